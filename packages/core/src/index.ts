@@ -1,0 +1,4 @@
+export * from './config/index.js';
+export * from './log/index.js';
+export * from './redis.js';
+export * from './metrics.js';

@@ -1,0 +1,2 @@
+export * from './service-log.js';
+export * from './mail-log.js';
