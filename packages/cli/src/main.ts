@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The `tiermail` command. Thin: each subcommand calls the package that owns the work.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '@tiermail/core';
+import { ConfigError, ProvisioningError } from '@tiermail/core';
 import { CliContext, UsageError, type GlobalOptions } from './context.js';
 import { registerConfig } from './commands/config.js';
+import { registerDomain } from './commands/domain.js';
+import { registerGroup } from './commands/group.js';
+import { registerUser } from './commands/user.js';
 
 export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void): Command {
   const program = new Command('tiermail')
@@ -15,6 +18,9 @@ export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void):
     .exitOverride();
   const ctx = (): CliContext => new CliContext(program.opts<GlobalOptions>(), env, out);
   registerConfig(program, ctx);
+  registerDomain(program, ctx);
+  registerUser(program, ctx);
+  registerGroup(program, ctx);
   return program;
 }
 
@@ -25,7 +31,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ProvisioningError) {
       process.stderr.write(`tiermail: ${err.message}\n`);
       return err instanceof UsageError ? err.exitCode : 1;
     }

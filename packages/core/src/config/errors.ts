@@ -91,8 +91,9 @@ export function problemsFromZod(issues: ReadonlyArray<z.core.$ZodIssue>, raw: un
     const fromInput = issue.code !== 'invalid_union' && 'input' in issue && issue.input !== undefined;
     const value = fromInput ? issue.input : valueAt(raw, issue.path);
     let expected = expectedText(issue);
-    // A message written in the schema is more precise than the generic text.
-    if ((issue.code === 'invalid_format' || issue.code === 'custom') && issue.message) expected = issue.message;
+    // Messages written in the schema start in lower case ("expected an ldap:// URL") and are
+    // more precise than the generic text; zod's own start with a capital.
+    if (/^[a-z]/.test(issue.message)) expected = issue.message;
     if (issue.code === 'invalid_type' && value === undefined) expected = `required: ${expected}`;
     return { path, value, expected };
   });

@@ -2,7 +2,7 @@
 // MTA log (E enqueued, D dequeued/delivered, Q temporary failure, R returned, J rejected at
 // enqueue, K killed, S stored by LMTP, W delay notice, V aborted, P DSN requested, B bad command).
 // Relays and stores write it; `tiermail trace` reads it.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 
@@ -53,7 +53,9 @@ export class MailLog {
 
   private open(): void {
     mkdirSync(dirname(this.file), { recursive: true });
-    this.stream = createWriteStream(this.file, { flags: 'a', mode: 0o640 });
+    // Open synchronously so the file exists (and a bad path fails) at once, not on first write.
+    const fd = openSync(this.file, 'a', 0o640);
+    this.stream = createWriteStream('', { fd, flags: 'a' });
     this.stream.on('error', (err) => {
       // A full disk must not take the service down; the service log shows it.
       process.emitWarning(`mail.log write failed: ${err.message}`);

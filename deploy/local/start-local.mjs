@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// The local stack (`npm start`): slapd and redis-server in ./var with the demo domain, on the
+// DESIGN ports, in the foreground; Ctrl-C stops everything. The tier services join this as
+// their packages land; the watcher issue replaces this script's bare supervision.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../packages/core/dist/config/index.js';
+import { initSlapdDirectory, slapdArgs, locateSlapd } from '../../packages/core/dist/slapd/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const varDir = join(root, 'var');
+const configFile = join(varDir, 'tiermail.yaml');
+
+function say(msg) {
+  process.stdout.write(`local: ${msg}\n`);
+}
+
+mkdirSync(varDir, { recursive: true });
+if (!existsSync(configFile)) {
+  copyFileSync(join(root, 'deploy', 'config', 'local.yaml'), configFile);
+  say(`wrote ${configFile} (edit it or use: npm run tiermail -- config set KEY VALUE)`);
+}
+let config;
+try {
+  ({ config } = loadConfig({ file: configFile, host: 'localhost' }));
+} catch (err) {
+  process.stderr.write(`local: ${err.message}\n`);
+  process.exit(1);
+}
+
+const ldapUrl = new URL(config.directory.urls[0]);
+const ldapPort = Number(ldapUrl.port || 389);
+const redisPort = config.redis.mode === 'single' ? config.redis.port : 6390;
+
+function portInUse(port) {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function waitPort(name, port, child, ms = 20000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before listening on ${port}`);
+    if (await portInUse(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on ${port} within ${ms} ms`);
+}
+
+for (const [name, port] of [['slapd', ldapPort], ['redis-server', redisPort]]) {
+  if (await portInUse(port)) {
+    process.stderr.write(`local: port ${port} (${name}) is in use: is another local stack running? Stop it first.\n`);
+    process.exit(1);
+  }
+}
+
+const children = [];
+let stopping = false;
+
+function start(name, cmd, args) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`local: ${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the stack\n`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping');
+  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
+  );
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+// Directory: built once with slapadd (schema + demo data), then reused.
+const ldapDir = join(varDir, 'ldap');
+const binaries = locateSlapd();
+if (!existsSync(join(ldapDir, 'slapd.d'))) {
+  say('creating the directory with the demo domain example.test');
+  await initSlapdDirectory({
+    dir: ldapDir,
+    suffix: config.directory.baseDn,
+    rootDn: config.directory.bindDn,
+    rootPassword: config.directory.bindPassword,
+    demo: { mailHost: 'localhost' },
+    binaries,
+  });
+}
+const slapd = start('slapd', binaries.slapd, slapdArgs({ confDir: join(ldapDir, 'slapd.d') }, [`ldap://127.0.0.1:${ldapPort}/`]));
+
+const redisDir = join(varDir, 'redis');
+mkdirSync(redisDir, { recursive: true });
+const redis = start('redis-server', 'redis-server', [
+  '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir,
+  '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
+]);
+
+try {
+  await waitPort('slapd', ldapPort, slapd);
+  await waitPort('redis-server', redisPort, redis);
+} catch (err) {
+  process.stderr.write(`local: ${err.message}\n`);
+  await stopAll(1);
+}
+
+say('up. Services:');
+const rows = [
+  ['slapd (directory)', `ldap://127.0.0.1:${ldapPort}`, `${config.directory.bindDn} / ${config.directory.bindPassword}`],
+  ['redis-server', `127.0.0.1:${redisPort}`, 'AOF in var/redis'],
+];
+for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
+process.stdout.write(
+  [
+    '',
+    'Demo domain example.test: alice@example.test and bob@example.test, password demo-password;',
+    'group staff@example.test. Try:',
+    '  npm run tiermail -- user show alice@example.test',
+    '  npm run tiermail -- user add carol@example.test --password-stdin <<< "carol-password"',
+    'The relay, store, MMP and watcher are not built yet (see README, "What works today").',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
