@@ -3,7 +3,7 @@
 // its own slapd and redis-server on free ports), and ends with "N passed, N failed".
 // `npm test -- directory config` runs only the files whose path contains one of the words.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,10 @@ function find(dir) {
   return out;
 }
 
+// Only compiled files whose TypeScript source still exists: tsc -b leaves outputs of deleted tests.
+const hasSource = (f) => existsSync(f.replace(`${join(root, 'test', 'dist')}`, join(root, 'test')).replace(/\.js$/, '.ts'));
 const files = find(join(root, 'test', 'dist'))
+  .filter(hasSource)
   .filter((f) => filters.length === 0 || filters.some((w) => relative(root, f).includes(w)))
   .sort();
 if (files.length === 0) {

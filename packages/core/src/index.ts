@@ -3,3 +3,7 @@ export * from './log/index.js';
 export * from './redis.js';
 export * from './metrics.js';
 export * from './provisioning/index.js';
+export * from './protocol/index.js';
+export * from './password.js';
+export * from './directory/index.js';
+export * from './slapd/index.js';

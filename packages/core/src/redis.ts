@@ -10,6 +10,8 @@ export interface RedisFactoryOptions {
   /** Add the configured keyPrefix to every key (bullmq must not: it has its own prefix). */
   usePrefix?: boolean;
   connectionName?: string;
+  /** Where connection errors go; ioredis retries by itself, so they are reported, not thrown. */
+  onError?: (err: Error) => void;
 }
 
 export function redisOptions(cfg: RedisConfig, opts: RedisFactoryOptions = {}): RedisOptions {
@@ -29,8 +31,7 @@ export function redisOptions(cfg: RedisConfig, opts: RedisFactoryOptions = {}): 
   return o;
 }
 
-export function createRedis(cfg: RedisConfig, opts: RedisFactoryOptions = {}): RedisClient {
-  const options = redisOptions(cfg, opts);
+function build(cfg: RedisConfig, options: RedisOptions): RedisClient {
   switch (cfg.mode) {
     case 'single':
       return new Redis({ ...options, host: cfg.host, port: cfg.port });
@@ -39,6 +40,13 @@ export function createRedis(cfg: RedisConfig, opts: RedisFactoryOptions = {}): R
     case 'cluster':
       return new Cluster(cfg.nodes, { redisOptions: options, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
   }
+}
+
+export function createRedis(cfg: RedisConfig, opts: RedisFactoryOptions = {}): RedisClient {
+  const client = build(cfg, redisOptions(cfg, opts));
+  // Without a listener ioredis prints every reconnect failure to the console.
+  client.on('error', (err: Error) => opts.onError?.(err));
+  return client;
 }
 
 /** Resolve once the client is ready, or reject after its connect timeout with a clear message. */

@@ -110,11 +110,15 @@ function resolvePaths(config: Config, baseDir: string): Config {
   if (tls.cert) tls.cert = abs(tls.cert);
   if (tls.key) tls.key = abs(tls.key);
   if (tls.ca) tls.ca = abs(tls.ca);
-  return {
-    ...config,
-    tls,
-    paths: { var: abs(config.paths.var), log: abs(config.paths.log), run: abs(config.paths.run) },
-  };
+  const paths = { var: abs(config.paths.var), log: abs(config.paths.log), run: abs(config.paths.run) };
+  // Partition paths are relative to the state directory, not to the config file.
+  const partitions = Object.fromEntries(
+    Object.entries(config.store.partitions).map(([name, p]) => [
+      name,
+      { ...p, path: isAbsolute(p.path) ? p.path : resolve(paths.var, p.path) },
+    ]),
+  );
+  return { ...config, tls, paths, store: { ...config.store, partitions } };
 }
 
 /** Validate a raw object (already merged) and return the typed config, or throw ConfigError. */

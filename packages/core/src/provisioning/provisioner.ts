@@ -18,7 +18,7 @@ import {
 export { ProvisioningError } from './input.js';
 
 export const USER_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'inetUser', 'inetMailUser'];
-export const GROUP_CLASSES = ['top', 'groupOfUniqueNames', 'inetMailGroup'];
+export const GROUP_CLASSES = ['top', 'tiermailGroup', 'inetMailGroup'];
 export const DOMAIN_CLASSES = ['top', 'organization', 'mailDomain'];
 
 export interface NewUser {

@@ -1,0 +1,3 @@
+export * from './line-reader.js';
+export * from './dot-data.js';
+export * from './smtp-address.js';
