@@ -56,7 +56,7 @@ async function waitPort(name, port, child, ms = 20000) {
   throw new Error(`${name} did not listen on ${port} within ${ms} ms`);
 }
 
-for (const [name, port] of [['slapd', ldapPort], ['redis-server', redisPort]]) {
+for (const [name, port] of [['slapd', ldapPort], ['redis-server', redisPort], ['store LMTP', config.store.lmtp.port]]) {
   if (await portInUse(port)) {
     process.stderr.write(`local: port ${port} (${name}) is in use: is another local stack running? Stop it first.\n`);
     process.exit(1);
@@ -116,9 +116,13 @@ const redis = start('redis-server', 'redis-server', [
   '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
 ]);
 
+let store;
 try {
   await waitPort('slapd', ldapPort, slapd);
   await waitPort('redis-server', redisPort, redis);
+  // The store: a node:cluster primary with its LMTP workers.
+  store = start('store', process.execPath, [join(root, 'packages', 'store', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
+  await waitPort('store (LMTP)', config.store.lmtp.port, store);
 } catch (err) {
   process.stderr.write(`local: ${err.message}\n`);
   await stopAll(1);
@@ -128,6 +132,7 @@ say('up. Services:');
 const rows = [
   ['slapd (directory)', `ldap://127.0.0.1:${ldapPort}`, `${config.directory.bindDn} / ${config.directory.bindPassword}`],
   ['redis-server', `127.0.0.1:${redisPort}`, 'AOF in var/redis'],
+  ['store LMTP', `127.0.0.1:${config.store.lmtp.port}`, `mailboxes in ${config.store.partitions.primary?.path ?? 'var/store'}`],
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -137,7 +142,10 @@ process.stdout.write(
     'group staff@example.test. Try:',
     '  npm run tiermail -- user show alice@example.test',
     '  npm run tiermail -- user add carol@example.test --password-stdin <<< "carol-password"',
-    'The relay, store, MMP and watcher are not built yet (see README, "What works today").',
+    'Deliver a first message to the store by LMTP, then look at it:',
+    "  printf 'LHLO me\\r\\nMAIL FROM:<x@example.org>\\r\\nRCPT TO:<alice@example.test>\\r\\nDATA\\r\\nSubject: hi\\r\\n\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/2424; cat >&3; timeout 2 cat <&3)",
+    '  npm run tiermail -- store mailbox list alice',
+    'The relay, IMAP/POP3, MMP and watcher are not built yet (see README, "What works today").',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

@@ -7,6 +7,8 @@ import { registerConfig } from './commands/config.js';
 import { registerDomain } from './commands/domain.js';
 import { registerGroup } from './commands/group.js';
 import { registerUser } from './commands/user.js';
+import { registerStore } from './commands/store.js';
+import { StoreError } from '@tiermail/store';
 
 export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void): Command {
   const program = new Command('tiermail')
@@ -21,6 +23,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void):
   registerDomain(program, ctx);
   registerUser(program, ctx);
   registerGroup(program, ctx);
+  registerStore(program, ctx);
   return program;
 }
 
@@ -31,7 +34,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ProvisioningError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ProvisioningError || err instanceof StoreError) {
       process.stderr.write(`tiermail: ${err.message}\n`);
       return err instanceof UsageError ? err.exitCode : 1;
     }

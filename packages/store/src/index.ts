@@ -1,2 +1,7 @@
-// The store backend; the engine and LMTP server land with issue 4.
-export {};
+// The store backend: storage engine, LMTP server, events.
+export * from './engine/index.js';
+export * from './mailbox-name.js';
+export * from './events.js';
+export * from './lmtp/session.js';
+export * from './lmtp/replies.js';
+export * from './lmtp/server.js';

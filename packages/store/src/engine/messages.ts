@@ -1,0 +1,154 @@
+// Reading and changing stored messages: listing, flags with MODSEQ (RFC 7162), expunge.
+// Every change takes the next MODSEQ of its mailbox inside one write transaction, so MODSEQs
+// are strictly increasing per mailbox whichever process makes the change.
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError } from './errors.js';
+import { fsyncPath, errnoCode } from './durable-fs.js';
+import { formatFlagColumn, normalizeFlags, parseFlagColumn } from './flags.js';
+import { mailboxDirPath, requireMailbox, type MailStore, type MailboxRow } from './mailboxes.js';
+import { removeUsage } from './quota.js';
+import { immediate, immediateSync, stmt, type Db } from './sqlite.js';
+import type { FlagMode, MailboxStatus, MessageFile, MessageInfo, SetFlagsResult } from './types.js';
+
+interface MessageRow {
+  uid: number;
+  file: string;
+  size: number;
+  internal_date: number;
+  flags: string;
+  modseq: number;
+}
+
+function toInfo(r: MessageRow): MessageInfo {
+  return { uid: r.uid, flags: parseFlagColumn(r.flags), size: r.size, internalDate: new Date(r.internal_date), modseq: r.modseq };
+}
+
+const HAS_SEEN = "instr(' ' || flags || ' ', ' \\Seen ') > 0";
+const HAS_DELETED = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
+
+export function mailboxStatus(db: Db, rawName: string): MailboxStatus {
+  return db
+    .transaction((): MailboxStatus => {
+      const mb = requireMailbox(db, rawName);
+      const c = stmt(
+        db,
+        `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, coalesce(sum(CASE WHEN ${HAS_SEEN} THEN 0 ELSE 1 END), 0) AS unseen FROM messages WHERE mailbox_id = ?`,
+      ).get(mb.id) as { n: number; bytes: number; unseen: number };
+      return {
+        name: mb.name,
+        messages: c.n,
+        unseen: c.unseen,
+        uidNext: mb.uidnext,
+        uidValidity: mb.uidvalidity,
+        highestModseq: mb.highestmodseq,
+        sizeBytes: c.bytes,
+      };
+    })
+    .deferred();
+}
+
+export function listMessages(db: Db, rawName: string, opts: { changedSinceModseq?: number } = {}): MessageInfo[] {
+  const mb = requireMailbox(db, rawName);
+  const rows =
+    opts.changedSinceModseq === undefined
+      ? (stmt(db, 'SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid').all(mb.id) as MessageRow[])
+      : (stmt(db, 'SELECT * FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mb.id, opts.changedSinceModseq) as MessageRow[]);
+  return rows.map(toInfo);
+}
+
+export function messageFile(ms: MailStore, rawName: string, uid: number): MessageFile {
+  const mb = requireMailbox(ms.db, rawName);
+  const row = stmt(ms.db, 'SELECT file, size FROM messages WHERE mailbox_id = ? AND uid = ?').get(mb.id, uid) as
+    | { file: string; size: number }
+    | undefined;
+  if (!row) throw new StoreError('notFound', `no message ${uid} in ${mb.name}`);
+  return { path: join(mailboxDirPath(ms, mb.dir), row.file), size: row.size };
+}
+
+/** STORE: add, remove or replace flags on the given UIDs. UIDs that do not exist are skipped;
+ * with unchangedSince, messages changed after it are left alone and reported (CONDSTORE). */
+export function setFlags(
+  db: Db,
+  rawName: string,
+  uids: number[],
+  mode: FlagMode,
+  flags: string[],
+  opts: { unchangedSince?: number } = {},
+): SetFlagsResult {
+  const given = normalizeFlags(flags);
+  return immediateSync(db, () => {
+    const mb = requireMailbox(db, rawName);
+    let modseq = mb.highestmodseq;
+    const result: SetFlagsResult = { updated: [], modified: [] };
+    const select = stmt(db, 'SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?');
+    const update = stmt(db, 'UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
+    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+      const row = select.get(mb.id, uid) as MessageRow | undefined;
+      if (!row) continue;
+      if (opts.unchangedSince !== undefined && row.modseq > opts.unchangedSince) {
+        result.modified.push(uid);
+        continue;
+      }
+      const current = parseFlagColumn(row.flags);
+      const next =
+        mode === 'replace' ? given : mode === 'add' ? [...current, ...given] : current.filter((f) => !given.includes(f));
+      const column = formatFlagColumn(next);
+      if (column === row.flags) continue;
+      modseq++;
+      update.run(column, modseq, mb.id, uid);
+      result.updated.push(toInfo({ ...row, flags: column, modseq }));
+    }
+    if (modseq !== mb.highestmodseq) stmt(db, 'UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mb.id);
+    return result;
+  });
+}
+
+/**
+ * EXPUNGE (or UID EXPUNGE with uids): removes messages flagged \Deleted. The rows go first, in
+ * one durable commit; the links are removed after. A crash in between leaves links without
+ * rows, which reconstruct drops (repair) — the reverse order would leave rows pointing at
+ * nothing, visible to clients.
+ */
+export async function expunge(ms: MailStore, rawName: string, uids?: number[]): Promise<number[]> {
+  const db = ms.db;
+  const wanted = uids ? new Set(uids) : null;
+  const { mb, gone } = await immediate(db, () => {
+    const mb = requireMailbox(db, rawName);
+    const candidates = stmt(db, `SELECT uid, file, size FROM messages WHERE mailbox_id = ? AND ${HAS_DELETED} ORDER BY uid`).all(mb.id) as Array<
+      Pick<MessageRow, 'uid' | 'file' | 'size'>
+    >;
+    const gone = wanted ? candidates.filter((c) => wanted.has(c.uid)) : candidates;
+    if (gone.length === 0) return { mb, gone };
+    const modseq = mb.highestmodseq + 1;
+    const del = stmt(db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
+    const tomb = stmt(db, 'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
+    let bytes = 0;
+    for (const m of gone) {
+      del.run(mb.id, m.uid);
+      tomb.run(mb.id, m.uid, modseq);
+      bytes += m.size;
+    }
+    stmt(db, 'UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mb.id);
+    removeUsage(db, bytes, gone.length);
+    return { mb, gone };
+  });
+  await unlinkMessageFiles(mailboxDirPath(ms, mb.dir), gone.map((m) => m.file));
+  return gone.map((m) => m.uid);
+}
+
+export async function unlinkMessageFiles(dirPath: string, files: string[]): Promise<void> {
+  if (files.length === 0) return;
+  await Promise.all(
+    files.map(async (f) => {
+      try {
+        await unlink(join(dirPath, f));
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+      }
+    }),
+  );
+  await fsyncPath(dirPath);
+}
+
+export type { MailboxRow };

@@ -1,0 +1,69 @@
+// better-sqlite3 set up for several processes sharing one file: WAL so readers never wait for
+// the writer, synchronous=FULL so a commit is on disk when it returns, a busy timeout for the
+// short write transactions, and an async retry around it so a long wait never turns into an
+// error while the lock holder is merely slow.
+import Database from 'better-sqlite3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isSqliteBusy } from './errors.js';
+
+export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+/** How long one statement waits for the write lock (blocking: keep it short). */
+const BUSY_TIMEOUT_MS = 2000;
+const BUSY_RETRIES = 10;
+
+export function openSqlite(path: string, opts: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+  const db = new Database(path, {
+    timeout: BUSY_TIMEOUT_MS,
+    readonly: opts.readonly ?? false,
+    fileMustExist: opts.mustExist ?? false,
+  });
+  try {
+    if (!opts.readonly) retryBusySync(() => db.pragma('journal_mode = WAL'));
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function retryBusySync<T>(fn: () => T): T {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isSqliteBusy(err) || attempt >= BUSY_RETRIES) throw err;
+    }
+  }
+}
+
+const statementCache = new WeakMap<Db, Map<string, Statement>>();
+
+/** Prepared statements, one per SQL text and connection. */
+export function stmt(db: Db, sql: string): Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
+/** BEGIN IMMEDIATE ... COMMIT, synchronously (waits up to the busy timeout). */
+export function immediateSync<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/** BEGIN IMMEDIATE ... COMMIT, retried asynchronously while another process holds the lock. */
+export async function immediate<T>(db: Db, fn: () => T): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return db.transaction(fn).immediate();
+    } catch (err) {
+      if (!isSqliteBusy(err) || attempt >= BUSY_RETRIES) throw err;
+    }
+    await sleep(5 + Math.random() * 20 * (attempt + 1));
+  }
+}
