@@ -1,7 +1,7 @@
 // The LMTP command state machine (RFC 2033): command lines in, replies out. No sockets and no
 // storage here; server.ts streams DATA to the engine and asks replies.ts for the per-recipient
 // answers. RCPT parameters carry what the relay learnt from the directory (docs/lmtp.md).
-import { CommandSyntaxError, decodeXtext, parsePathAndParams, splitAddress } from '@tiermail/core';
+import { CommandSyntaxError, decodeXtext, parsePathAndParams, splitAddress, type PathAndParams } from '@tiermail/core';
 
 export interface LmtpRecipient {
   /** The address exactly as it appeared on RCPT TO, for the reply text. */
@@ -122,17 +122,24 @@ export class LmtpSession {
     };
   }
 
-  private mail(arg: string): CommandResult {
-    if (!this.greeted) return this.error('503 5.5.1 Send LHLO first');
-    if (this.envelope) return this.error('503 5.5.1 Nested MAIL command');
-    if (!/^from:/i.test(arg)) return this.error('501 5.5.4 Syntax: MAIL FROM:<address>');
-    let parsed;
+  /** The <path> and parameters after "FROM:" or "TO:", or the error reply. */
+  private path(arg: string, word: 'FROM' | 'TO'): PathAndParams | CommandResult {
+    if (arg.slice(0, word.length + 1).toUpperCase() !== `${word}:`) {
+      return this.error(`501 5.5.4 Syntax: ${word === 'FROM' ? 'MAIL FROM' : 'RCPT TO'}:<address>`);
+    }
     try {
-      parsed = parsePathAndParams(arg.slice(5));
+      return parsePathAndParams(arg.slice(word.length + 1));
     } catch (err) {
       if (err instanceof CommandSyntaxError) return this.error(err.reply);
       throw err;
     }
+  }
+
+  private mail(arg: string): CommandResult {
+    if (!this.greeted) return this.error('503 5.5.1 Send LHLO first');
+    if (this.envelope) return this.error('503 5.5.1 Nested MAIL command');
+    const parsed = this.path(arg, 'FROM');
+    if ('kind' in parsed) return parsed;
     const env: Envelope = { from: parsed.address, body: '7BIT', uidRet: false, recipients: [] };
     for (const [key, value] of parsed.params) {
       if (key === 'SIZE') {
@@ -158,14 +165,8 @@ export class LmtpSession {
 
   private rcpt(arg: string): CommandResult {
     if (!this.envelope) return this.error('503 5.5.1 Need MAIL before RCPT');
-    if (!/^to:/i.test(arg)) return this.error('501 5.5.4 Syntax: RCPT TO:<address>');
-    let parsed;
-    try {
-      parsed = parsePathAndParams(arg.slice(3));
-    } catch (err) {
-      if (err instanceof CommandSyntaxError) return this.error(err.reply);
-      throw err;
-    }
+    const parsed = this.path(arg, 'TO');
+    if ('kind' in parsed) return parsed;
     if (this.envelope.recipients.length >= this.opts.maxRecipients) {
       return { kind: 'reply', reply: `452 4.5.3 Too many recipients (at most ${this.opts.maxRecipients})` };
     }
