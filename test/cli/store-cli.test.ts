@@ -64,6 +64,9 @@ test('quota show and check, and store stat', async () => {
   assert.equal(stat[0]?.partition, 'primary');
   assert.equal(stat[0]?.users, 2);
   assert.equal(stat[0]?.messages, 24);
+  const gc = JSON.parse((await cli('--json', 'store', 'gc')).stdout) as Array<{ partition: string; objectsRemoved: number }>;
+  assert.equal(gc[0]?.partition, 'primary');
+  assert.equal(gc[0]?.objectsRemoved, 0, 'every body is still linked by a mailbox');
 });
 
 test('reconstruct of a user whose database was deleted gives back every message', async () => {

@@ -136,6 +136,16 @@ export function registerStore(program: Command, ctx: () => CliContext): void {
     });
 
   store
+    .command('gc')
+    .option('--partition <name>', 'only this partition')
+    .description('remove message bodies no mailbox links any more, and stale spool files')
+    .action(async (opts: { partition?: string }) => {
+      const c = ctx();
+      const reports = await withStore(c, (s) => s.gc(opts.partition ? { partition: opts.partition } : {}));
+      c.print(reports, () => reports.map((r) => `${r.partition}: ${r.objectsRemoved} bodies and ${r.tempFilesRemoved} spool files removed`).join('\n'));
+    });
+
+  store
     .command('stat')
     .description('users, messages and bytes per partition')
     .action(async () => {
