@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './lmtp/session.js';
 export * from './lmtp/replies.js';
 export * from './lmtp/server.js';
+export * from './imap/index.js';

@@ -11,7 +11,8 @@
 // 'stored' is returned only after 5, so an LMTP 250 always means file, names and row are on
 // disk. A crash before 5 leaves a link without a row: it was never acknowledged; see
 // reconstruct.ts for what becomes of it.
-import { link, readdir, stat, unlink } from 'node:fs/promises';
+import { linkSync } from 'node:fs';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger, StoreConfig } from '@tiermail/core';
 import { INBOX, normalizeMailboxName } from '../mailbox-name.js';
@@ -22,7 +23,7 @@ import { ensureInbox, findMailbox, type MailboxRow } from './mailboxes.js';
 import { isAboveHighWater, placeObject, type BodySource, type PartitionRef } from './partitions.js';
 import { addUsage, checkQuota, learnLimits, noteRefusal, noteWarning, readQuota, warningDue } from './quota.js';
 import type { UserRegistry } from './registry.js';
-import { immediate, stmt, type Db } from './sqlite.js';
+import { stmt, type Db } from './sqlite.js';
 import { StaleDatabaseError, type UserDb } from './user-db.js';
 import type { UserDbPool } from './user-pool.js';
 import type { DeliverOptions, DeliveryOutcome, DeliveryRecipient } from './types.js';
@@ -178,7 +179,7 @@ async function reserveFor(env: DeliveryEnv, target: Target, message: Message, no
     return { kind: 'done', outcome: ioError(err) };
   }
   try {
-    const step = await immediate(udb.db, () => reserve(env, udb, target, message, now, skipPastUid));
+    const step = await udb.writeDurable(() => reserve(env, udb, target, message, now, skipPastUid));
     if (step.kind === 'done') env.pool.release(udb);
     return step;
   } catch (err) {
@@ -256,7 +257,8 @@ async function linkAndCommit(
       const filePath = join(dirPath, res.fileName);
       let skipPastUid = 0;
       try {
-        await link(objectPath, filePath);
+        // A quick metadata call, done in place (see durable-fs.ts).
+        linkSync(objectPath, filePath);
         linkedPath = filePath;
       } catch (err) {
         const code = errnoCode(err);
@@ -306,7 +308,7 @@ async function highestUidIn(dirPath: string): Promise<number> {
 async function commit(env: DeliveryEnv, res: Reservation, target: Target, message: Message, now: number): Promise<DeliveryOutcome | 'retry'> {
   const db = res.udb.db;
   try {
-    return await immediate(db, (): DeliveryOutcome | 'retry' => {
+    return await res.udb.writeDurable((): DeliveryOutcome | 'retry' => {
       res.udb.assertCurrent();
       const mb = stmt(db, 'SELECT * FROM mailboxes WHERE id = ?').get(res.mailboxId) as MailboxRow | undefined;
       if (!mb || mb.dir !== res.dir || mb.uidvalidity !== res.uidValidity) return 'retry';

@@ -67,3 +67,33 @@ export async function immediate<T>(db: Db, fn: () => T): Promise<T> {
     await sleep(5 + Math.random() * 20 * (attempt + 1));
   }
 }
+
+/**
+ * BEGIN IMMEDIATE ... COMMIT, retried as immediate() does, whose commit appends to the WAL
+ * without the fsync inside (synchronous=NORMAL for this one transaction; the connection stays
+ * FULL for everything else). It is NOT durable when this returns: the caller must fsync the WAL
+ * file afterwards (UserDb.writeDurable does) before it relies on the commit. Together that is
+ * exactly synchronous=FULL's guarantee in WAL mode (the commit's frames are on disk before
+ * anyone is told), but the fsync runs in the threadpool instead of blocking the event loop, and
+ * with it every other session of the process, for its whole length.
+ */
+export async function immediateUnsynced<T>(db: Db, fn: () => T): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      stmt(db, 'PRAGMA synchronous = NORMAL').run();
+      try {
+        return db.transaction(fn).immediate();
+      } finally {
+        stmt(db, 'PRAGMA synchronous = FULL').run();
+      }
+    } catch (err) {
+      if (!isSqliteBusy(err) || attempt >= BUSY_RETRIES) throw err;
+    }
+    await sleep(5 + Math.random() * 20 * (attempt + 1));
+  }
+}
+
+/** Whether the connection is in WAL mode (false on file systems where WAL cannot be used). */
+export function isWal(db: Db): boolean {
+  return String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+}

@@ -1,6 +1,6 @@
 // Thin socket code around LmtpSession: reads lines with a length limit, streams DATA through
-// the dot decoder into a temp file on the store's partition, then asks the engine to deliver
-// and writes one reply per recipient. Commands are handled strictly in order, so pipelined
+// the dot decoder (in memory up to MEMORY_SPOOL_BYTES, then into a temp file on the store's
+// partition), then asks the engine to deliver and writes one reply per recipient. Commands are handled strictly in order, so pipelined
 // clients see replies in the order they sent commands.
 import { createServer, type Server, type Socket } from 'node:net';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { malformedReply, outcomeReply, tooLargeReply } from './replies.js';
 
 export interface DeliveryTarget {
   tempPathFor(user?: string): string;
-  deliver(body: { path: string }, recipients: DeliveryRecipient[], opts?: { internalDate?: Date }): Promise<DeliveryOutcome[]>;
+  deliver(body: { path: string } | { data: Buffer }, recipients: DeliveryRecipient[], opts?: { internalDate?: Date }): Promise<DeliveryOutcome[]>;
 }
 
 export interface LmtpServerOptions extends SessionOptions {
@@ -32,11 +32,21 @@ export function addressAllowed(address: string, allow: string[]): boolean {
   return allow.some((a) => (a.endsWith('.') || a.endsWith(':') ? address.startsWith(a) : address === a));
 }
 
+/**
+ * A message up to this size stays in memory until it is delivered: the engine then writes it
+ * once, straight into the store, and fsyncs it there (four file system calls instead of the
+ * dozen a spool file costs). A larger one goes to a spool file as it arrives, so memory per
+ * connection stays bounded whatever the message size.
+ */
+export const MEMORY_SPOOL_BYTES = 64 * 1024;
+
 interface DataState {
   env: Envelope;
   decoder: DotDataDecoder;
-  file: FileHandle;
-  path: string;
+  /** The message so far while it is small; empty once it has gone to a spool file. */
+  chunks: Buffer[];
+  file: FileHandle | undefined;
+  path: string | undefined;
   written: number;
   tooBig: boolean;
 }
@@ -130,7 +140,7 @@ class Connection {
         return;
       }
       if (result.kind === 'data') {
-        await this.startData(result.envelope);
+        this.startData(result.envelope);
         const rest = this.reader.takeRest();
         if (rest.length > 0) await this.feedData(rest);
         return;
@@ -138,13 +148,26 @@ class Connection {
     }
   }
 
-  private async startData(env: Envelope): Promise<void> {
-    const path = this.target.tempPathFor(env.recipients[0]?.user);
-    const file = await open(path, 'wx', 0o600);
+  private startData(env: Envelope): void {
     // The final delivery agent records the envelope sender (RFC 5321 4.4).
     const returnPath = Buffer.from(`Return-Path: <${env.from}>\r\n`, 'latin1');
-    await file.write(returnPath);
-    this.data = { env, decoder: new DotDataDecoder(), file, path, written: returnPath.length, tooBig: false };
+    this.data = { env, decoder: new DotDataDecoder(), chunks: [returnPath], file: undefined, path: undefined, written: returnPath.length, tooBig: false };
+  }
+
+  /** The message outgrew memory: on to a spool file on the partition of the first recipient. */
+  private async spill(d: DataState): Promise<void> {
+    const path = this.target.tempPathFor(d.env.recipients[0]?.user);
+    const file = await open(path, 'wx', 0o600);
+    if (this.data !== d) {
+      // The client went away meanwhile (abortData has run): nothing to keep.
+      await file.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      return;
+    }
+    d.path = path;
+    d.file = file;
+    await file.write(Buffer.concat(d.chunks));
+    d.chunks = [];
   }
 
   private async feedData(chunk: Buffer): Promise<void> {
@@ -156,15 +179,25 @@ class Connection {
         if (d.written + c.length > this.opts.maxMessageSize) {
           // Keep reading to the end marker but stop storing: the answer is 552 per recipient.
           d.tooBig = true;
+          d.chunks = [];
           break;
         }
-        await d.file.write(c);
+        if (d.file) {
+          await d.file.write(c);
+        } else {
+          // The decoder's chunk may be a view of the socket buffer: keep a copy.
+          d.chunks.push(Buffer.from(c));
+          if (d.written + c.length > MEMORY_SPOOL_BYTES) {
+            await this.spill(d);
+            if (this.data !== d) return; // aborted meanwhile
+          }
+        }
         d.written += c.length;
       }
     }
     if (!r.done) return;
     this.data = undefined;
-    await d.file.close();
+    await d.file?.close();
     await this.finishData(d);
     this.session.endTransaction();
     if (r.rest.length > 0) await this.feedCommands(r.rest);
@@ -189,7 +222,9 @@ class Connection {
           ...(r.deliveryId !== undefined ? { deliveryId: r.deliveryId } : {}),
         }));
         try {
-          outcomes = await this.target.deliver({ path: d.path }, recipients, { internalDate: new Date() });
+          const body = d.path !== undefined ? { path: d.path } : { data: Buffer.concat(d.chunks) };
+          d.chunks = [];
+          outcomes = await this.target.deliver(body, recipients, { internalDate: new Date() });
         } catch (err) {
           this.opts.logger?.error({ err }, 'delivery failed');
           outcomes = env.recipients.map(() => ({ status: 'io-error', detail: err instanceof Error ? err.message : String(err) }));
@@ -197,7 +232,8 @@ class Connection {
         replies = env.recipients.map((r, i) => outcomeReply(env, r, outcomes[i] ?? { status: 'io-error', detail: 'no outcome' }));
       }
     } finally {
-      await unlink(d.path).catch(() => undefined);
+      // The engine owns a spool file it was given; one never given (malformed, too big) is ours.
+      if (d.path !== undefined) await unlink(d.path).catch(() => undefined);
     }
     for (const reply of replies) this.write(reply);
     replies.forEach((reply, i) => this.record(env, i, outcomes[i], reply, d.written));
@@ -227,8 +263,9 @@ class Connection {
     const d = this.data;
     if (!d) return;
     this.data = undefined;
-    await d.file.close().catch(() => undefined);
-    await unlink(d.path).catch(() => undefined);
+    d.chunks = [];
+    await d.file?.close().catch(() => undefined);
+    if (d.path !== undefined) await unlink(d.path).catch(() => undefined);
   }
 }
 

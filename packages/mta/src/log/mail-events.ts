@@ -1,0 +1,59 @@
+// The relay's mail.log records, one per recipient per event (the seeds' codes): E when a
+// recipient is enqueued, D delivered, Q temporary failure, R permanent failure (returned;
+// the DSN itself is the next slice), J refused at RCPT time. L marks LMTP deliveries.
+import type { MailLog } from '@tiermail/core';
+import type { Envelope } from '../spool/envelope.js';
+import type { SpoolRecipient } from '../queue/recipient.js';
+
+/** The inbound channel name: mail arriving over SMTP on the MX listener. */
+export const SOURCE_SMTP = 'smtp';
+
+export class RelayMailLog {
+  constructor(private readonly log: MailLog | undefined) {}
+
+  private record(code: string, env: Envelope, r: SpoolRecipient, answer?: string, remote?: string): void {
+    this.log?.write({
+      source: SOURCE_SMTP,
+      dest: r.channel,
+      code,
+      size: env.size,
+      from: env.from,
+      orcpt: r.orcpt,
+      to: r.to,
+      queueId: env.id,
+      ...(env.messageId ? { messageId: env.messageId } : {}),
+      ...(answer ? { answer } : {}),
+      ...(remote ? { remote } : {}),
+    });
+  }
+
+  enqueued(env: Envelope, r: SpoolRecipient): void {
+    this.record('E', env, r, undefined, env.client.address);
+  }
+
+  delivered(env: Envelope, r: SpoolRecipient, answer: string, remote: string): void {
+    this.record(r.channel === 'lmtp' ? 'DL' : 'D', env, r, answer, remote);
+  }
+
+  deferred(env: Envelope, r: SpoolRecipient, answer: string, remote?: string): void {
+    this.record(r.channel === 'lmtp' ? 'QL' : 'Q', env, r, answer, remote);
+  }
+
+  returned(env: Envelope, r: SpoolRecipient, answer: string, remote?: string): void {
+    this.record(r.channel === 'lmtp' ? 'RL' : 'R', env, r, answer, remote);
+  }
+
+  rejected(input: { from: string; rcpt: string; answer: string; remote: string; size?: number }): void {
+    this.log?.write({
+      source: SOURCE_SMTP,
+      dest: '',
+      code: 'J',
+      size: input.size ?? 0,
+      from: input.from,
+      orcpt: input.rcpt,
+      to: input.rcpt,
+      answer: input.answer,
+      remote: input.remote,
+    });
+  }
+}

@@ -1,0 +1,159 @@
+// One relay process, wired from config. main.ts runs it in two roles: 'smtp' in each cluster
+// worker (the MX listener: accept, spool, enqueue) and 'jobs' in one dedicated worker (the job
+// controller: bullmq workers, LMTP delivery, resync). 'all' runs both in one process (tests,
+// small installs).
+import { hostname as osHostname } from 'node:os';
+import type { Worker } from 'bullmq';
+import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
+import { LmtpPool } from './lmtp/pool.js';
+import { deliverLmtpJob } from './lmtp/deliver.js';
+import { RelayMailLog } from './log/mail-events.js';
+import { NetworkList } from './policy/networks.js';
+import { startChannelWorker } from './queue/controller.js';
+import { JobQueues } from './queue/job-queues.js';
+import { resyncSpool, type ResyncResult } from './queue/resync.js';
+import { relaySettings } from './settings.js';
+import { startSmtpServer, type SmtpListener } from './smtp/server.js';
+import { KeyedLock } from './spool/lock.js';
+import { Spool } from './spool/spool.js';
+
+export type RelayRole = 'smtp' | 'jobs' | 'all';
+
+export interface RelayServiceOptions {
+  config: Config;
+  host?: string;
+  logger?: Logger;
+  role?: RelayRole;
+  /** Listen here instead of relay.smtp.port (tests). */
+  port?: number;
+}
+
+export interface RelayService {
+  smtp: SmtpListener | undefined;
+  spool: Spool;
+  /** Runs a resync now (the jobs role only); resolves with what it did. */
+  resync(): Promise<ResyncResult | undefined>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+const SMTP_NOT_BUILT = '451 4.4.0 remote delivery (smtp channel) is not built in this release; message kept in the spool';
+
+export async function startRelayService(opts: RelayServiceOptions): Promise<RelayService> {
+  const { config } = opts;
+  const role = opts.role ?? 'all';
+  const host = opts.host ?? osHostname();
+  const settings = relaySettings(config, host);
+  const logger = opts.logger ?? createLogger({ service: 'relay', host, level: config.log.level });
+  const spool = new Spool(settings.spoolDir);
+  await spool.init();
+  const fileLog = config.log.mailLog ? new MailLog(settings.mailLogFile, host) : undefined;
+  const mailLog = new RelayMailLog(fileLog);
+  const directory = new Directory(config.directory, { logger });
+  const redis: RedisClient = createRedis(config.redis, {
+    forQueue: true,
+    usePrefix: false,
+    connectionName: `relay-${host}-${role}-${process.pid}`,
+    onError: (err) => logger.debug({ err: err.message }, 'redis unavailable'),
+  });
+  const queues = new JobQueues(redis, host, settings.queuePrefix);
+
+  let smtp: SmtpListener | undefined;
+  if (role !== 'jobs') {
+    smtp = await startSmtpServer(
+      {
+        hostname: settings.hostname,
+        defaultDomain: config.directory.defaultDomain,
+        directory,
+        spool,
+        mailLog,
+        logger,
+        trusted: new NetworkList(config.relay.trustedNetworks),
+        maxReceived: config.relay.maxReceived,
+        maxMessageSize: config.limits.maxMessageSize,
+        policyTimeoutMs: config.relay.policyTimeoutMs,
+        onAccepted(env) {
+          for (const r of env.recipients) {
+            mailLog.enqueued(env, r);
+            if (r.channel === 'smtp') mailLog.deferred(env, r, SMTP_NOT_BUILT);
+          }
+          // The message is safe on disk already; if Redis is away, the next resync enqueues it.
+          queues.enqueue(env).catch((err: unknown) => logger.warn({ err, queueId: env.id }, 'enqueue failed; resync will retry'));
+        },
+      },
+      {
+        host: config.relay.smtp.host,
+        port: opts.port ?? config.relay.smtp.port,
+        maxRecipients: config.relay.maxRecipients,
+        maxLineLength: config.limits.maxLineLength,
+        idleTimeoutMs: config.relay.idleTimeoutMs,
+        closeTimeoutMs: 30000,
+      },
+    );
+    logger.info({ port: smtp.port }, 'relay SMTP listening');
+  }
+
+  const workers: Worker[] = [];
+  let pool: LmtpPool | undefined;
+  let resyncTimer: NodeJS.Timeout | undefined;
+  let resyncRunning: Promise<ResyncResult> | undefined;
+  const locks = new KeyedLock();
+  const resync = async (): Promise<ResyncResult | undefined> => {
+    if (role === 'smtp') return undefined;
+    // Never two at once: a slow scan must not pile up behind itself.
+    resyncRunning ??= resyncSpool(spool, queues, locks, logger).finally(() => (resyncRunning = undefined));
+    const r = await resyncRunning;
+    if (r.enqueued > 0 || r.finished > 0 || r.unreadable > 0) logger.info(r, 'spool resync');
+    return r;
+  };
+
+  if (role !== 'smtp') {
+    const lmtp = settings.channels.lmtp;
+    pool = new LmtpPool({
+      maxPerDestination: lmtp.connectionsPerDestination,
+      idleMs: 30000,
+      lhlo: settings.hostname,
+      connectTimeoutMs: 10000,
+      replyTimeoutMs: 300000,
+    });
+    const deps = { config, spool, locks, pool, directory, mailLog, logger, retrySeconds: lmtp.retrySeconds };
+    workers.push(
+      startChannelWorker({
+        channel: 'lmtp',
+        relayHost: host,
+        prefix: settings.queuePrefix,
+        connection: redis,
+        concurrency: lmtp.concurrency,
+        retrySeconds: lmtp.retrySeconds,
+        logger,
+        process: (job) => deliverLmtpJob(deps, job),
+      }),
+    );
+    const runResync = (): void => {
+      resync().catch((err: unknown) => logger.error({ err }, 'spool resync failed'));
+    };
+    runResync();
+    if (config.relay.resyncIntervalMs > 0) {
+      resyncTimer = setInterval(runResync, config.relay.resyncIntervalMs);
+      resyncTimer.unref();
+    }
+    logger.info({ queue: `${settings.queuePrefix}:tm-${host}-lmtp` }, 'relay job controller started');
+  }
+
+  return {
+    smtp,
+    spool,
+    resync,
+    async stop(graceMs = 30000) {
+      clearInterval(resyncTimer);
+      const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
+      // SMTP first (no new mail), then let running deliveries finish (bullmq waits for them).
+      await Promise.race([Promise.all([smtp?.close(), ...workers.map((w) => w.close())]), deadline]);
+      await resyncRunning?.catch(() => undefined);
+      await pool?.close();
+      await queues.close().catch(() => undefined);
+      redis.disconnect();
+      await directory.close();
+      await fileLog?.close();
+    },
+  };
+}

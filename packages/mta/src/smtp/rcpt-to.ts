@@ -1,0 +1,33 @@
+// RCPT TO: run the policy checks for the address and either remember its deliveries in the
+// transaction or refuse it (with a J record in mail.log).
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import { runRcptChecks } from '../policy/run.js';
+import { routeKey } from '../routing/route.js';
+import { replies, type SmtpReply } from './replies.js';
+import { transactionOf, type SmtpContext } from './context.js';
+
+export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
+  const rcpt = address.address;
+  const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+  const reject = (reply: SmtpReply): SmtpReply => {
+    ctx.mailLog.rejected({ from, rcpt, answer: reply.toString(), remote: session.remoteAddress });
+    return reply;
+  };
+  const at = rcpt.lastIndexOf('@');
+  // RFC 5321 4.5.1: postmaster without a domain must be accepted; it is the default domain's.
+  const local = at < 0 ? rcpt : rcpt.slice(0, at);
+  const domain = (at < 0 ? (local.toLowerCase() === 'postmaster' ? ctx.defaultDomain : '') : rcpt.slice(at + 1)).toLowerCase();
+  if (local === '' || domain === '') return reject(replies.badAddress(rcpt));
+  const verdict = await runRcptChecks(
+    { address: at < 0 ? `${local}@${domain}` : rcpt, local, domain, clientAddress: session.remoteAddress, trusted: ctx.trusted.has(session.remoteAddress) },
+    { directory: ctx.directory, defaultDomain: ctx.defaultDomain, logger: ctx.logger },
+    ctx.policyTimeoutMs,
+  );
+  if (verdict.action === 'reject') return reject(verdict.reply);
+  const tx = transactionOf(session.envelope);
+  for (const r of verdict.routes) {
+    const key = routeKey(r);
+    if (!tx.routes.has(key)) tx.routes.set(key, r);
+  }
+  return null;
+}

@@ -1,0 +1,195 @@
+// The relay's spool: the truth about every accepted message. Layout under relay.spool:
+//   tmp/<id>.eml.tmp, tmp/<id>.json.tmp   being written (left-overs are removed by resync)
+//   queue/<xx>/<id>.eml                    the message as accepted (Received header first)
+//   queue/<xx>/<id>.json                   its envelope (see envelope.ts); present = queued
+//   dsn/<id>.eml, dsn/<id>.json            nothing pending, some recipient failed: waiting
+//                                          for the DSN slice to return it to the sender
+// <xx> is the last two hex digits of the id, so no directory holds more than 1/256 of the queue.
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { syncDirectory, writeFileDurably } from './durable.js';
+import { parseEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { isSpoolId, shardOf } from './ids.js';
+
+/** A message being received: bytes go through write(); then finish() and commit(), or discard(). */
+export interface IncomingMessage {
+  id: string;
+  write(data: Buffer | string): Promise<void>;
+  /** fsyncs and closes the message file. */
+  finish(): Promise<void>;
+  discard(): Promise<void>;
+  readonly tempPath: string;
+}
+
+export class Spool {
+  readonly tmpDir: string;
+  readonly queueDir: string;
+  readonly dsnDir: string;
+
+  constructor(readonly dir: string) {
+    this.tmpDir = join(dir, 'tmp');
+    this.queueDir = join(dir, 'queue');
+    this.dsnDir = join(dir, 'dsn');
+  }
+
+  async init(): Promise<void> {
+    for (const d of [this.tmpDir, this.queueDir, this.dsnDir]) await mkdir(d, { recursive: true, mode: 0o750 });
+  }
+
+  private shardDir(id: string): string {
+    return join(this.queueDir, shardOf(id));
+  }
+
+  messagePath(id: string): string {
+    return join(this.shardDir(id), `${id}.eml`);
+  }
+
+  envelopePath(id: string): string {
+    return join(this.shardDir(id), `${id}.json`);
+  }
+
+  async openMessage(id: string): Promise<IncomingMessage> {
+    const tempPath = join(this.tmpDir, `${id}.eml.tmp`);
+    // Plain awaited writes on the handle: the data arrives from a socket at network speed, and
+    // each await is the backpressure. (A stream over a FileHandle with autoClose off keeps
+    // the handle referenced, and close() then waits forever.)
+    const fh: FileHandle = await open(tempPath, 'wx', 0o640);
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    return {
+      id,
+      tempPath,
+      async write(data) {
+        await fh.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+      },
+      async finish() {
+        await fh.sync();
+        await close();
+      },
+      async discard() {
+        await close().catch(() => undefined);
+        await rm(tempPath, { force: true });
+      },
+    };
+  }
+
+  /**
+   * Makes an accepted message durable: message file renamed into the queue, envelope written
+   * and renamed beside it, the queue directory fsynced. Only after this may the client hear 250.
+   */
+  async commit(message: IncomingMessage, env: Envelope): Promise<void> {
+    const shard = this.shardDir(env.id);
+    await mkdir(shard, { recursive: true, mode: 0o750 });
+    await rename(message.tempPath, this.messagePath(env.id));
+    await writeFileDurably(join(this.tmpDir, `${env.id}.json.tmp`), this.envelopePath(env.id), serializeEnvelope(env));
+    await syncDirectory(shard);
+  }
+
+  async readEnvelope(id: string): Promise<Envelope | null> {
+    try {
+      return parseEnvelope(await readFile(this.envelopePath(id), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Replaces the envelope atomically (the caller holds the id's lock). */
+  async writeEnvelope(env: Envelope): Promise<void> {
+    const temp = join(this.tmpDir, `${env.id}.json.${process.pid}.tmp`);
+    await rm(temp, { force: true });
+    await writeFileDurably(temp, this.envelopePath(env.id), serializeEnvelope(env));
+    await syncDirectory(this.shardDir(env.id));
+  }
+
+  openMessageStream(id: string): ReadStream {
+    return createReadStream(this.messagePath(id));
+  }
+
+  /**
+   * The message has nothing pending: remove it, or move it to dsn/ when a failed recipient
+   * still needs its DSN. The message moves before the envelope so no crash can leave an
+   * envelope-less message in the queue that looks like a stray (see removeStrays).
+   */
+  async finish(env: Envelope): Promise<'removed' | 'awaiting-dsn'> {
+    const needsDsn = env.recipients.some((r) => r.status.state === 'failed' && r.status.dsn === 'pending');
+    if (needsDsn) {
+      await rename(this.messagePath(env.id), join(this.dsnDir, `${env.id}.eml`)).catch(ignoreMissing);
+      await rename(this.envelopePath(env.id), join(this.dsnDir, `${env.id}.json`));
+      await syncDirectory(this.dsnDir);
+      await syncDirectory(this.shardDir(env.id));
+      return 'awaiting-dsn';
+    }
+    await unlink(this.envelopePath(env.id)).catch(ignoreMissing);
+    await unlink(this.messagePath(env.id)).catch(ignoreMissing);
+    await syncDirectory(this.shardDir(env.id));
+    return 'removed';
+  }
+
+  /** Every queued id (an envelope exists), shard by shard. */
+  async *ids(): AsyncGenerator<string> {
+    for (const shard of (await readdir(this.queueDir)).sort()) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.queueDir, shard));
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        if (!name.endsWith('.json')) continue;
+        const id = name.slice(0, -5);
+        if (isSpoolId(id)) yield id;
+      }
+    }
+  }
+
+  /**
+   * Removes what a crash can leave behind: temp files and messages without an envelope,
+   * older than `minAgeMs` (younger ones may belong to a transaction still in progress).
+   */
+  async removeStrays(minAgeMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    const old = async (p: string): Promise<boolean> => {
+      try {
+        return now - (await stat(p)).mtimeMs > minAgeMs;
+      } catch {
+        return false;
+      }
+    };
+    for (const name of await readdir(this.tmpDir)) {
+      const p = join(this.tmpDir, name);
+      if (await old(p)) {
+        await rm(p, { force: true });
+        removed += 1;
+      }
+    }
+    for (const shard of await readdir(this.queueDir)) {
+      const dir = join(this.queueDir, shard);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      const envelopes = new Set(names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)));
+      for (const name of names) {
+        if (!name.endsWith('.eml') || envelopes.has(name.slice(0, -4))) continue;
+        const p = join(dir, name);
+        if (await old(p)) {
+          await rm(p, { force: true });
+          removed += 1;
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}

@@ -1,0 +1,48 @@
+// The command table: name -> module. Which commands exist, in which states, and which may
+// follow UID is data here, not branches in the session (Dovecot's imap-commands.c).
+import { appendCommand } from './append.js';
+import { authenticateCommand, loginCommand } from './auth.js';
+import { capabilityCommand, enableCommand, idCommand, logoutCommand, noopCommand } from './connection.js';
+import { fetchCommand } from './fetch.js';
+import { listCommand, lsubCommand } from './list.js';
+import { createCommand, deleteCommand, renameCommand, statusCommand, subscribeCommand, unsubscribeCommand } from './mailboxes.js';
+import { searchCommand } from './search.js';
+import { checkCommand, closeCommand, examineCommand, expungeCommand, selectCommand, unselectCommand } from './select.js';
+import { storeCommand } from './store.js';
+import type { CommandSpec } from './types.js';
+
+const ALL: CommandSpec[] = [
+  capabilityCommand,
+  noopCommand,
+  logoutCommand,
+  idCommand,
+  enableCommand,
+  loginCommand,
+  authenticateCommand,
+  selectCommand,
+  examineCommand,
+  createCommand,
+  deleteCommand,
+  renameCommand,
+  subscribeCommand,
+  unsubscribeCommand,
+  listCommand,
+  lsubCommand,
+  statusCommand,
+  appendCommand,
+  checkCommand,
+  closeCommand,
+  unselectCommand,
+  expungeCommand,
+  fetchCommand,
+  storeCommand,
+  searchCommand,
+];
+
+export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(ALL.map((c) => [c.name, c]));
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.get(name.toUpperCase());
+}
+
+export type { CommandSpec, CommandContext, HandlerResult, Continuation } from './types.js';

@@ -1,0 +1,120 @@
+// Mailbox management (RFC 3501 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS.
+// The engine validates names and does the work; this file reads arguments, keeps the selected
+// mailbox consistent, and formats responses.
+import { MAILBOX_SEPARATOR } from '../../mailbox-name.js';
+import { encodeAstring } from '../encode.js';
+import { bad, no } from '../errors.js';
+import type { ImapSession } from '../session.js';
+import type { AuthenticatedState } from '../state.js';
+import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
+
+export function authState(session: ImapSession): AuthenticatedState {
+  const s = session.state;
+  if (s.kind !== 'authenticated' && s.kind !== 'selected') throw bad('Not authenticated');
+  return s;
+}
+
+/** Leaves Selected without expunging (the mailbox is going away or changing its name). */
+function deselectIf(session: ImapSession, affected: (name: string) => boolean): void {
+  const s = session.state;
+  if (s.kind === 'selected' && affected(s.selected.name)) {
+    session.state = { kind: 'authenticated', user: s.user, mailboxes: s.mailboxes };
+  }
+}
+
+const within = (root: string) => (name: string) => name === root || name.startsWith(root + MAILBOX_SEPARATOR);
+
+export const createCommand: CommandSpec = {
+  name: 'CREATE',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    let name = args.astring('mailbox name');
+    args.end();
+    // RFC 3501 6.3.3: a trailing separator says the client means to create inferiors later.
+    if (name.endsWith(MAILBOX_SEPARATOR)) name = name.slice(0, -1);
+    if (name.toUpperCase() === 'INBOX') throw no('INBOX already exists', 'ALREADYEXISTS');
+    authState(session).mailboxes.createMailbox(name);
+    return ok('CREATE completed');
+  },
+};
+
+export const deleteCommand: CommandSpec = {
+  name: 'DELETE',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    const name = args.astring('mailbox name');
+    args.end();
+    const { mailboxes } = authState(session);
+    const canonical = mailboxes.status(name).name;
+    mailboxes.deleteMailbox(canonical);
+    deselectIf(session, (n) => n === canonical);
+    return ok('DELETE completed');
+  },
+};
+
+export const renameCommand: CommandSpec = {
+  name: 'RENAME',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    const from = args.astring('existing mailbox name');
+    const to = args.astring('new mailbox name');
+    args.end();
+    const { mailboxes } = authState(session);
+    const canonical = mailboxes.status(from).name;
+    mailboxes.renameMailbox(canonical, to);
+    // RENAME INBOX moves its messages and leaves INBOX itself in place (and empty).
+    if (canonical !== 'INBOX') deselectIf(session, within(canonical));
+    else deselectIf(session, (n) => n === 'INBOX');
+    return ok('RENAME completed');
+  },
+};
+
+export const subscribeCommand: CommandSpec = {
+  name: 'SUBSCRIBE',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    const name = args.astring('mailbox name');
+    args.end();
+    authState(session).mailboxes.subscribe(name);
+    return ok('SUBSCRIBE completed');
+  },
+};
+
+export const unsubscribeCommand: CommandSpec = {
+  name: 'UNSUBSCRIBE',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    const name = args.astring('mailbox name');
+    args.end();
+    authState(session).mailboxes.unsubscribe(name);
+    return ok('UNSUBSCRIBE completed');
+  },
+};
+
+const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN']);
+
+export const statusCommand: CommandSpec = {
+  name: 'STATUS',
+  states: AUTHENTICATED,
+  handle({ args, session }) {
+    const name = args.astring('mailbox name');
+    const items = args.list('status items').map((a) => {
+      const item = a.type === 'atom' ? a.value.toUpperCase() : '';
+      if (!STATUS_ITEMS.has(item)) throw bad('Invalid status item');
+      return item;
+    });
+    args.end();
+    if (items.length === 0) throw bad('Empty status item list');
+    const st = authState(session).mailboxes.status(name);
+    const values: Record<string, number> = {
+      MESSAGES: st.messages,
+      // \Recent is not tracked (docs/conformance.md): no message is ever recent.
+      RECENT: 0,
+      UIDNEXT: st.uidNext,
+      UIDVALIDITY: st.uidValidity,
+      UNSEEN: st.unseen,
+    };
+    session.send(`* STATUS ${encodeAstring(st.name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`);
+    return ok('STATUS completed');
+  },
+};

@@ -1,0 +1,22 @@
+// The connection states of RFC 3501 section 3 as a discriminated union: the user's mailboxes
+// exist only once authenticated, the selected mailbox only in Selected (as Stalwart models it).
+import type { MessageStore, UserMailbox } from '../engine/index.js';
+import type { SelectedMailbox } from './selected.js';
+
+export type ImapState =
+  | { kind: 'not-authenticated' }
+  | { kind: 'authenticated'; user: string; mailboxes: UserMailbox }
+  | { kind: 'selected'; user: string; mailboxes: UserMailbox; selected: SelectedMailbox }
+  | { kind: 'logout' };
+
+export type StateName = ImapState['kind'];
+
+export type AuthenticatedState = Extract<ImapState, { kind: 'authenticated' | 'selected' }>;
+export type SelectedState = Extract<ImapState, { kind: 'selected' }>;
+
+/** What the IMAP layer needs of the engine: a user's mailboxes and delivery (APPEND). */
+export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver'>;
+
+/** Checks a password; resolves to the canonical "uid@domain" or null (wrong credentials).
+ * Rejects when the check itself failed (directory down): the client gets a temporary NO. */
+export type Authenticator = (user: string, password: string) => Promise<string | null>;
