@@ -8,6 +8,10 @@ const hostName = z
   .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'expected a host name (letters, digits, dots, hyphens)');
 const duration = z.number().int().min(0);
 
+/** node:cluster worker count of a service; 0 means one per CPU core. */
+const workerCount = (what: string) =>
+  z.number().int().min(0).max(64).default(0).describe(`${what} worker processes (node:cluster); 0 means one per CPU core`);
+
 export const listenSchema = z
   .strictObject({
     host: z.string().default('127.0.0.1').describe('address to bind (0.0.0.0 or :: for all)'),
@@ -138,13 +142,7 @@ const partitionName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a pa
 export const storeSchema = z
   .strictObject({
     lmtp: listenSchema.default({ host: '127.0.0.1', port: 2424 }).describe('LMTP listener the relays deliver to'),
-    workers: z
-      .number()
-      .int()
-      .min(0)
-      .max(64)
-      .default(0)
-      .describe('LMTP worker processes (node:cluster); 0 means one per CPU core'),
+    workers: workerCount('LMTP'),
     lmtpAllowFrom: z
       .array(z.string())
       .default(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
@@ -233,13 +231,7 @@ export const relaySchema = z
       .default({ host: '127.0.0.1', port: 2525 })
       .describe('the MX listener (no AUTH); 127.0.0.1:2525 in the local stack, port 25 in production'),
     hostname: hostName.optional().describe('name in the banner, EHLO and Received headers; default the host name'),
-    workers: z
-      .number()
-      .int()
-      .min(0)
-      .max(64)
-      .default(0)
-      .describe('SMTP worker processes (node:cluster); 0 means one per CPU core'),
+    workers: workerCount('SMTP'),
     trustedNetworks: z
       .array(networkRule)
       .default(['127.0.0.0/8', '::1/128'])

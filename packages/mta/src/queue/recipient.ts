@@ -1,5 +1,7 @@
 // Per-recipient delivery state, as kept in the spool envelope. A message is done only when
 // no recipient is pending; a failed recipient waits for its DSN (the next slice sends it).
+import type { Route } from '../routing/route.js';
+
 export type Channel = 'lmtp' | 'smtp';
 
 export type RecipientStatus =
@@ -14,19 +16,10 @@ export type RecipientStatus =
       dsn: 'pending' | 'none';
     };
 
-export interface SpoolRecipient {
+/** A routed recipient as the spool keeps it; quotas are refreshed at each LMTP attempt. */
+export interface SpoolRecipient extends Route {
   /** Position in the envelope; with the spool id, the delivery id the store deduplicates on. */
   index: number;
-  /** The address the client gave in RCPT TO (ORCPT in DSN terms). */
-  orcpt: string;
-  /** The routed address: uid@domain for a local mailbox, the address itself for a remote one. */
-  to: string;
-  channel: Channel;
-  /** mailHost for lmtp, the recipient domain for smtp. */
-  destination: string;
-  /** From the directory at accept time (-1: none); refreshed at each LMTP attempt. */
-  quotaBytes: number;
-  quotaMessages: number;
   status: RecipientStatus;
 }
 
