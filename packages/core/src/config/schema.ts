@@ -1,23 +1,11 @@
 // The one schema for a whole deployment. Every key has a description: docs/config.md is
 // generated from it (`npm run docs:config`), so the reference can never drift from the code.
 import { z } from 'zod';
+import { duration, hostName, listenSchema, port } from './common-schema.js';
+import { relayChannelSchema, relaySchema } from './relay-schema.js';
+import { storeSchema } from './store-schema.js';
 
-const port = z.number().int().min(0).max(65535);
-const hostName = z
-  .string()
-  .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'expected a host name (letters, digits, dots, hyphens)');
-const duration = z.number().int().min(0);
-
-/** node:cluster worker count of a service; 0 means one per CPU core. */
-const workerCount = (what: string) =>
-  z.number().int().min(0).max(64).default(0).describe(`${what} worker processes (node:cluster); 0 means one per CPU core`);
-
-export const listenSchema = z
-  .strictObject({
-    host: z.string().default('127.0.0.1').describe('address to bind (0.0.0.0 or :: for all)'),
-    port: port.describe('TCP port; 0 picks a free one (tests)'),
-  })
-  .describe('a listening socket');
+export { listenSchema, relayChannelSchema, relaySchema, storeSchema };
 
 const ldapUrl = z
   .string()
@@ -136,129 +124,6 @@ export const limitsSchema = z
     maxConnectionsPerIp: z.number().int().min(1).default(20).describe('connections one client IP may hold'),
   })
   .describe('protocol limits shared by every tier');
-
-const partitionName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a partition name such as primary or part2');
-
-export const storeSchema = z
-  .strictObject({
-    lmtp: listenSchema.default({ host: '127.0.0.1', port: 2424 }).describe('LMTP listener the relays deliver to'),
-    workers: workerCount('LMTP'),
-    lmtpAllowFrom: z
-      .array(z.string())
-      .default(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
-      .describe('client addresses (exact, or a prefix ending in . or :) allowed to use LMTP; relays only'),
-    partitions: z
-      .record(
-        partitionName,
-        z.strictObject({
-          path: z.string().min(1).describe('directory of the partition; relative to paths.var'),
-          highWaterPercent: z
-            .number()
-            .min(1)
-            .max(100)
-            .default(99)
-            .describe('above this much of the file system used, deliveries answer 452 4.3.1'),
-        }),
-      )
-      .default({ primary: { path: 'store/primary', highWaterPercent: 99 } })
-      .describe('message partitions by name'),
-    defaultPartition: partitionName.default('primary').describe('partition new users are placed on'),
-    maxRecipients: z.number().int().min(1).default(1000).describe('recipients accepted in one LMTP transaction'),
-    idleTimeoutMs: duration.default(300000).describe('LMTP connection idle limit, in ms'),
-    dedupWindowHours: z
-      .number()
-      .min(0)
-      .default(168)
-      .describe('how long a delivery id is remembered so a relay retry is not stored twice'),
-    quota: z
-      .strictObject({
-        warnPercent: z.number().min(1).max(100).default(90).describe('usage that triggers the warning message'),
-        warnIntervalHours: z.number().min(1).default(24).describe('at most one warning per user per this period'),
-        graceHours: z
-          .number()
-          .min(0)
-          .default(120)
-          .describe('over quota longer than this, deliveries bounce (552 5.2.2) instead of waiting (452 4.2.2)'),
-      })
-      .prefault({})
-      .describe('quota enforcement'),
-  })
-  .refine((s) => Object.hasOwn(s.partitions, s.defaultPartition), {
-    message: 'expected defaultPartition to name one of store.partitions',
-    path: ['defaultPartition'],
-  })
-  .describe('store backend: partitions, LMTP delivery, quotas');
-
-const networkRule = z
-  .string()
-  .regex(
-    /^([0-9.]+|[0-9a-fA-F:.]+)(\/\d{1,3})?$/,
-    'expected an IP address or a CIDR network such as 10.0.0.0/8 or 2001:db8::/32',
-  );
-
-export const relayChannelSchema = z
-  .strictObject({
-    concurrency: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(10)
-      .describe('jobs of this channel run at once by one relay host'),
-    connectionsPerDestination: z
-      .number()
-      .int()
-      .min(1)
-      .max(100)
-      .default(4)
-      .describe('open connections to one destination host (the rest wait for one)'),
-    retrySeconds: z
-      .array(z.number().positive())
-      .min(1)
-      .default([300, 600, 1800, 3600, 7200, 14400])
-      .describe('delays between delivery attempts, in seconds; the last one repeats until the last notice period'),
-    noticesDays: z
-      .array(z.number().positive())
-      .min(1)
-      .default([1, 2, 4, 7])
-      .describe('days after which a delay notice is sent; after the last one the message is returned'),
-  })
-  .describe('one delivery channel of the relay');
-
-export const relaySchema = z
-  .strictObject({
-    smtp: listenSchema
-      .default({ host: '127.0.0.1', port: 2525 })
-      .describe('the MX listener (no AUTH); 127.0.0.1:2525 in the local stack, port 25 in production'),
-    hostname: hostName.optional().describe('name in the banner, EHLO and Received headers; default the host name'),
-    workers: workerCount('SMTP'),
-    trustedNetworks: z
-      .array(networkRule)
-      .default(['127.0.0.0/8', '::1/128'])
-      .describe('client networks allowed to relay to non-local domains through the MX listener'),
-    maxReceived: z
-      .number()
-      .int()
-      .min(1)
-      .default(50)
-      .describe('a message with more Received headers than this is refused as a mail loop'),
-    maxRecipients: z.number().int().min(1).default(1000).describe('recipients accepted in one SMTP transaction'),
-    idleTimeoutMs: duration.default(300000).describe('SMTP connection idle limit, in ms'),
-    policyTimeoutMs: duration
-      .default(10000)
-      .describe('time limit of the RCPT checks of one recipient (directory lookups included), in ms; past it the answer is 451'),
-    spool: z.string().min(1).default('spool').describe('spool directory (messages and envelopes); relative to paths.var'),
-    resyncIntervalMs: duration
-      .default(300000)
-      .describe('how often the spool is scanned to enqueue messages that have no job (after a Redis loss), in ms'),
-    channels: z
-      .strictObject({
-        lmtp: relayChannelSchema.prefault({}).describe('delivery to the stores over LMTP'),
-      })
-      .prefault({})
-      .describe('delivery channels'),
-  })
-  .describe('the MTA relay: SMTP listener, spool, job controller and delivery channels');
 
 export const roleSchema = z.enum(['relay', 'store', 'mmp', 'watcher']);
 

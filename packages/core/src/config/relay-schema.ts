@@ -1,0 +1,67 @@
+// The relay's part of the deployment schema (see schema.ts).
+import { z } from 'zod';
+import { duration, hostName, listenSchema, networkRule, workerCount } from './common-schema.js';
+
+export const relayChannelSchema = z
+  .strictObject({
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(10)
+      .describe('jobs of this channel run at once by one relay host'),
+    connectionsPerDestination: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(4)
+      .describe('open connections to one destination host (the rest wait for one)'),
+    retrySeconds: z
+      .array(z.number().positive())
+      .min(1)
+      .default([300, 600, 1800, 3600, 7200, 14400])
+      .describe('delays between delivery attempts, in seconds; the last one repeats until the last notice period'),
+    noticesDays: z
+      .array(z.number().positive())
+      .min(1)
+      .default([1, 2, 4, 7])
+      .describe('days after which a delay notice is sent; after the last one the message is returned'),
+  })
+  .describe('one delivery channel of the relay');
+
+export const relaySchema = z
+  .strictObject({
+    smtp: listenSchema
+      .default({ host: '127.0.0.1', port: 2525 })
+      .describe('the MX listener (no AUTH); 127.0.0.1:2525 in the local stack, port 25 in production'),
+    hostname: hostName.optional().describe('name in the banner, EHLO and Received headers; default the host name'),
+    workers: workerCount('SMTP'),
+    trustedNetworks: z
+      .array(networkRule)
+      .default(['127.0.0.0/8', '::1/128'])
+      .describe('client networks allowed to relay to non-local domains through the MX listener'),
+    maxReceived: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe('a message with more Received headers than this is refused as a mail loop'),
+    maxRecipients: z.number().int().min(1).default(1000).describe('recipients accepted in one SMTP transaction'),
+    idleTimeoutMs: duration.default(300000).describe('SMTP connection idle limit, in ms'),
+    policyTimeoutMs: duration
+      .default(10000)
+      .describe('time limit of the RCPT checks of one recipient (directory lookups included), in ms; past it the answer is 451'),
+    spool: z.string().min(1).default('spool').describe('spool directory (messages and envelopes); relative to paths.var'),
+    resyncIntervalMs: duration
+      .default(300000)
+      .describe('how often the spool is scanned to enqueue messages that have no job (after a Redis loss), in ms'),
+    channels: z
+      .strictObject({
+        lmtp: relayChannelSchema.prefault({}).describe('delivery to the stores over LMTP'),
+      })
+      .prefault({})
+      .describe('delivery channels'),
+  })
+  .describe('the MTA relay: SMTP listener, spool, job controller and delivery channels');

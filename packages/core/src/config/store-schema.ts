@@ -1,0 +1,55 @@
+// The store backend's part of the deployment schema (see schema.ts).
+import { z } from 'zod';
+import { duration, listenSchema, workerCount } from './common-schema.js';
+
+const partitionName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a partition name such as primary or part2');
+
+export const storeSchema = z
+  .strictObject({
+    lmtp: listenSchema.default({ host: '127.0.0.1', port: 2424 }).describe('LMTP listener the relays deliver to'),
+    workers: workerCount('LMTP'),
+    lmtpAllowFrom: z
+      .array(z.string())
+      .default(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+      .describe('client addresses (exact, or a prefix ending in . or :) allowed to use LMTP; relays only'),
+    partitions: z
+      .record(
+        partitionName,
+        z.strictObject({
+          path: z.string().min(1).describe('directory of the partition; relative to paths.var'),
+          highWaterPercent: z
+            .number()
+            .min(1)
+            .max(100)
+            .default(99)
+            .describe('above this much of the file system used, deliveries answer 452 4.3.1'),
+        }),
+      )
+      .default({ primary: { path: 'store/primary', highWaterPercent: 99 } })
+      .describe('message partitions by name'),
+    defaultPartition: partitionName.default('primary').describe('partition new users are placed on'),
+    maxRecipients: z.number().int().min(1).default(1000).describe('recipients accepted in one LMTP transaction'),
+    idleTimeoutMs: duration.default(300000).describe('LMTP connection idle limit, in ms'),
+    dedupWindowHours: z
+      .number()
+      .min(0)
+      .default(168)
+      .describe('how long a delivery id is remembered so a relay retry is not stored twice'),
+    quota: z
+      .strictObject({
+        warnPercent: z.number().min(1).max(100).default(90).describe('usage that triggers the warning message'),
+        warnIntervalHours: z.number().min(1).default(24).describe('at most one warning per user per this period'),
+        graceHours: z
+          .number()
+          .min(0)
+          .default(120)
+          .describe('over quota longer than this, deliveries bounce (552 5.2.2) instead of waiting (452 4.2.2)'),
+      })
+      .prefault({})
+      .describe('quota enforcement'),
+  })
+  .refine((s) => Object.hasOwn(s.partitions, s.defaultPartition), {
+    message: 'expected defaultPartition to name one of store.partitions',
+    path: ['defaultPartition'],
+  })
+  .describe('store backend: partitions, LMTP delivery, quotas');
