@@ -7,3 +7,4 @@ export * from './protocol/index.js';
 export * from './password.js';
 export * from './directory/index.js';
 export * from './slapd/index.js';
+export * from './network-list.js';

@@ -10,4 +10,4 @@ export type { Channel, RecipientStatus, SpoolRecipient } from './queue/recipient
 export { MessageScanner, type MessageScan, type MessageProblem } from './smtp/message-scan.js';
 export { buildReceivedHeader } from './smtp/received.js';
 export { replies, SmtpReply } from './smtp/replies.js';
-export { NetworkList } from './policy/networks.js';
+export { NetworkList } from '@tiermail/core';

@@ -8,7 +8,7 @@ import { createLogger, createRedis, Directory, MailLog, type Config, type Logger
 import { LmtpPool } from './lmtp/pool.js';
 import { deliverLmtpJob } from './lmtp/deliver.js';
 import { RelayMailLog } from './log/mail-events.js';
-import { NetworkList } from './policy/networks.js';
+import { NetworkList } from '@tiermail/core';
 import { startChannelWorker } from './queue/controller.js';
 import { JobQueues } from './queue/job-queues.js';
 import { resyncSpool, type ResyncResult } from './queue/resync.js';

@@ -4,7 +4,7 @@
 import type { Directory, Logger } from '@tiermail/core';
 import type { SMTPServerEnvelope } from 'smtp-server';
 import type { RelayMailLog } from '../log/mail-events.js';
-import type { NetworkList } from '../policy/networks.js';
+import type { NetworkList } from '@tiermail/core';
 import type { Route } from '../routing/route.js';
 import type { Spool } from '../spool/spool.js';
 import type { Envelope } from '../spool/envelope.js';

@@ -1,4 +1,4 @@
-// relay.trustedNetworks as a matcher: exact addresses and CIDR networks, IPv4 and IPv6, with
+// Trusted client networks (relay.trustedNetworks, proxy addresses) as a matcher: exact addresses and CIDR networks, IPv4 and IPv6, with
 // IPv4-mapped IPv6 client addresses (::ffff:10.1.2.3) matched as the IPv4 address they are.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
@@ -9,7 +9,7 @@ export class NetworkList {
     for (const rule of rules) {
       const [addr = '', bits] = rule.split('/');
       const type = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : null;
-      if (!type) throw new Error(`relay.trustedNetworks: ${rule} is not an IP address or network`);
+      if (!type) throw new Error(`${rule} is not an IP address or network`);
       if (bits === undefined) this.list.addAddress(addr, type);
       else this.list.addSubnet(addr, Number(bits), type);
     }
