@@ -1,6 +1,6 @@
 // The store backend's part of the deployment schema (see schema.ts).
 import { z } from 'zod';
-import { duration, listenSchema, workerCount } from './common-schema.js';
+import { duration, listenSchema, networkRule, workerCount } from './common-schema.js';
 
 const partitionName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a partition name such as primary or part2');
 
@@ -8,6 +8,41 @@ export const storeSchema = z
   .strictObject({
     lmtp: listenSchema.default({ host: '127.0.0.1', port: 2424 }).describe('LMTP listener the relays deliver to'),
     workers: workerCount('LMTP'),
+    imap: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 3143 })
+      .describe('IMAP listener (STARTTLS when tls.cert is set); null turns IMAP off'),
+    imaps: listenSchema.optional().describe('IMAP with implicit TLS (993 in production); needs tls.cert'),
+    pop3: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 3110 })
+      .describe('POP3 listener (STLS when tls.cert is set); null turns POP3 off'),
+    pop3s: listenSchema.optional().describe('POP3 with implicit TLS (995 in production); needs tls.cert'),
+    plaintextAuth: z
+      .boolean()
+      .default(false)
+      .describe('allow passwords over unencrypted IMAP/POP3 from any client; loopback clients and proxyAuth.trustedNetworks always may'),
+    proxyAuth: z
+      .strictObject({
+        admins: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('directory users (uid or address) that may log in on behalf of any user: the MMPs\' proxy admin'),
+        trustedNetworks: z
+          .array(networkRule)
+          .default([])
+          .describe('addresses of the MMPs; proxy logins from anywhere else are refused'),
+      })
+      .prefault({})
+      .describe('SASL PLAIN with authzid = user, authcid = a proxy admin, as the MMP logs in'),
+    imapIdleTimeoutMs: duration.default(1800000).describe('IMAP autologout after this long without a command, in ms (RFC 3501: at least 30 min)'),
+    pop3IdleTimeoutMs: duration.default(600000).describe('POP3 autologout after this long without a command, in ms (RFC 1939: at least 10 min)'),
+    maxConnectionsPerIp: z
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe('IMAP/POP3 connections one client address may hold per worker; 0 for no limit (MMPs connect from few addresses)'),
     lmtpAllowFrom: z
       .array(z.string())
       .default(['127.0.0.1', '::1', '::ffff:127.0.0.1'])

@@ -248,7 +248,8 @@ export class Directory {
     await this.pool.close();
   }
 
-  private async findLoginUser(login: string): Promise<DirectoryUser | null> {
+  /** The user a login name means: an address, uid@domain, or a bare uid in the default domain. */
+  async findLoginUser(login: string): Promise<DirectoryUser | null> {
     const parsed = parseAddress(login, this.config.defaultDomain);
     if (!parsed) return null;
     if (login.includes('@')) {

@@ -36,3 +36,4 @@ export {
 } from './errors.js';
 export { isServerFailure, isTimeout, OperationTimeoutError, ServerUnusableError } from './failures.js';
 export { LdapPool, type LdapSession, type PoolEvent, type PoolOptions } from './pool.js';
+export { serviceAccessAllows, ServiceAccessError } from './service-access.js';
