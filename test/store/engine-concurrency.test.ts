@@ -39,8 +39,28 @@ test('four processes delivering to the same users get unique UIDs and lose nothi
   const count = 25;
   const reports: Report[] = [];
   const workers = ['w0', 'w1', 'w2', 'w3'].map((tag) => startWorker(cfg, count, tag, users, (r) => reports.push(r)));
+  // Meanwhile a reader (as an IMAP session would) must never see a UID appear below one it
+  // has already seen: sequence numbers follow UIDs.
+  const watcher = openStore(cfg);
+  const watched = watcher.openUser(users[0]!);
+  let seenMax = 0;
+  const late: number[] = [];
+  let polls = 0;
+  const poll = setInterval(() => {
+    polls++;
+    const uids = watched.messages('INBOX').map((m) => m.uid);
+    for (const uid of uids) if (uid < seenMax && !known.has(uid)) late.push(uid);
+    for (const uid of uids) known.add(uid);
+    seenMax = Math.max(seenMax, ...uids, 0);
+  }, 2);
+  const known = new Set<number>();
   const codes = await Promise.all(workers.map((w) => w.exited));
+  clearInterval(poll);
+  watched.close();
+  watcher.close();
   assert.deepEqual(codes, [0, 0, 0, 0]);
+  assert.ok(polls > 10, `the reader polled ${polls} times`);
+  assert.deepEqual(late, [], 'UIDs that became visible after a higher one');
   const stored = reports.filter((r) => r.outcomes).flatMap((r) => r.outcomes!);
   assert.equal(stored.length, 4 * count * users.length);
   assert.ok(stored.every((o) => o.status === 'stored'), JSON.stringify(stored.find((o) => o.status !== 'stored')));

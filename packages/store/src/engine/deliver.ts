@@ -62,7 +62,8 @@ interface Reservation {
 
 type Step = { kind: 'reserved'; res: Reservation } | { kind: 'done'; outcome: DeliveryOutcome };
 
-const MAX_ATTEMPTS = 5;
+// Concurrent deliveries to one mailbox may each retry a few times to keep UIDs visible in order.
+const MAX_ATTEMPTS = 20;
 const MAX_UID = 0xffffffff;
 
 function ioError(err: unknown): DeliveryOutcome {
@@ -312,6 +313,11 @@ async function commit(env: DeliveryEnv, res: Reservation, target: Target, messag
       res.udb.assertCurrent();
       const mb = stmt(db, 'SELECT * FROM mailboxes WHERE id = ?').get(res.mailboxId) as MailboxRow | undefined;
       if (!mb || mb.dir !== res.dir || mb.uidvalidity !== res.uidValidity) return 'retry';
+      // A concurrent delivery that reserved a higher UID committed first: committing ours now
+      // would make a lower UID appear after a higher one, which IMAP sessions cannot show
+      // (sequence numbers follow UIDs). Take a fresh UID above it instead.
+      const top = stmt(db, 'SELECT max(uid) AS top FROM messages WHERE mailbox_id = ?').get(mb.id) as { top: number | null };
+      if (top.top !== null && top.top > res.uid) return 'retry';
       const windowMs = env.cfg.dedupWindowHours * 3_600_000;
       const dup = target.dedup ? findDuplicate(db, target.dedup, now - windowMs) : null;
       if (dup) return dup;

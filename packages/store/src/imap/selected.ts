@@ -127,8 +127,8 @@ export class SelectedMailbox {
       return;
     }
     const last = this.uids[this.uids.length - 1] ?? 0;
-    // A delivery that reserved a lower UID may commit after a higher one: sequence numbers
-    // must stay in UID order, so such a late message waits for the next SELECT.
+    // The engine commits UIDs in order (deliver.ts T2); should a lower one ever appear late
+    // anyway, sequence numbers must stay in UID order, so it waits for the next SELECT.
     if (m.uid > last) this.add(m);
   }
 
