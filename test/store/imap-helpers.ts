@@ -2,49 +2,53 @@
 // the authenticator, a store in a temporary directory, the IMAP server on a free port, and a
 // raw client for tests that need every response line exactly.
 import { connect, type Socket } from 'node:net';
-import { directorySchema } from '@tiermail/core/config/schema';
+import { connect as tlsConnect } from 'node:tls';
+import { directorySchema, type DirectoryConfig } from '@tiermail/core/config/schema';
 import { Directory } from '@tiermail/core/directory/index';
 import { MessageStore } from '@tiermail/store';
+import { DirectoryLogin, type DirectoryLoginOptions } from '@tiermail/store/access/login';
 import { startImapServer, type ImapServer, type ImapServerOptions } from '@tiermail/store/imap/index';
 import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
 import { storeConfig, tempRoot } from './engine-helpers.js';
 
 export interface ImapFixture {
   slapd: SlapdHandle;
+  directoryConfig: DirectoryConfig;
   directory: Directory;
   store: MessageStore;
   server: ImapServer;
+  login: DirectoryLogin;
   port: number;
   stop(): Promise<void>;
 }
 
-export async function startImapFixture(opts: Partial<ImapServerOptions> = {}): Promise<ImapFixture> {
+export async function startImapFixture(opts: Partial<ImapServerOptions> = {}, loginOpts: Partial<DirectoryLoginOptions> = {}): Promise<ImapFixture> {
   const slapd = await startSlapd({ demo: true });
-  const directory = new Directory(
-    directorySchema.parse({
-      urls: [slapd.url],
-      baseDn: slapd.suffix,
-      bindDn: slapd.adminDn,
-      bindPassword: slapd.adminPassword,
-      defaultDomain: 'example.test',
-    }),
-  );
+  const directoryConfig = directorySchema.parse({
+    urls: [slapd.url],
+    baseDn: slapd.suffix,
+    bindDn: slapd.adminDn,
+    bindPassword: slapd.adminPassword,
+    defaultDomain: 'example.test',
+  });
+  const directory = new Directory(directoryConfig);
   const store = MessageStore.open(storeConfig(tempRoot('tm-imap-')));
+  // Proxy logins (the MMP's) are trusted from 127.0.0.1 only, so 127.0.0.2 can play an untrusted host.
+  const login = new DirectoryLogin(directory, { plaintextAuth: 'loopback', proxyAdmins: ['mmp-proxy'], proxyTrustedNetworks: ['127.0.0.1/32'], ...loginOpts });
   const server = await startImapServer(store, {
     host: '127.0.0.1',
     port: 0,
     authFailureDelayMs: 20,
-    authenticate: async (user, password) => {
-      const entry = await directory.authenticate(user, password);
-      return entry ? `${entry.uid}@${entry.domain}` : null;
-    },
+    login,
     ...opts,
   });
   return {
     slapd,
+    directoryConfig,
     directory,
     store,
     server,
+    login,
     port: server.port,
     async stop() {
       await server.close(2000);
@@ -86,8 +90,19 @@ export class RawImap {
     socket.on('error', () => undefined);
   }
 
-  static async open(port: number): Promise<{ client: RawImap; greeting: string }> {
-    const socket = connect({ port, host: '127.0.0.1' });
+  /** After STARTTLS's OK: the TLS handshake on the same socket, then a client over it. */
+  async startTls(): Promise<RawImap> {
+    const secure = tlsConnect({ socket: this.socket, rejectUnauthorized: false, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    return new RawImap(secure);
+  }
+
+  /** localAddress: connect from another loopback address (127.0.0.2 plays an untrusted host). */
+  static async open(port: number, localAddress?: string): Promise<{ client: RawImap; greeting: string }> {
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

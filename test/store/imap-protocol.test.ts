@@ -313,7 +313,7 @@ test('pipelined commands are answered in order; APPEND to the selected mailbox a
 });
 
 test('an idle connection is logged out after the idle timeout', async () => {
-  const server = await startImapServer(fx.store, { host: '127.0.0.1', port: 0, idleTimeoutMs: 300, authenticate: async () => null });
+  const server = await startImapServer(fx.store, { host: '127.0.0.1', port: 0, idleTimeoutMs: 300, login: fx.login });
   try {
     const { client } = await RawImap.open(server.port);
     assert.deepEqual(await client.command('a', 'NOOP'), ['a OK NOOP completed']);
@@ -325,7 +325,7 @@ test('an idle connection is logged out after the idle timeout', async () => {
 });
 
 test('server close says BYE to idle connections and waits for them', async () => {
-  const server = await startImapServer(fx.store, { host: '127.0.0.1', port: 0, authenticate: async () => null });
+  const server = await startImapServer(fx.store, { host: '127.0.0.1', port: 0, login: fx.login });
   const { client } = await RawImap.open(server.port);
   assert.equal(server.connections(), 1);
   await server.close(2000);

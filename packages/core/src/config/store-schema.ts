@@ -19,9 +19,11 @@ export const storeSchema = z
       .describe('POP3 listener (STLS when tls.cert is set); null turns POP3 off'),
     pop3s: listenSchema.optional().describe('POP3 with implicit TLS (995 in production); needs tls.cert'),
     plaintextAuth: z
-      .boolean()
-      .default(false)
-      .describe('allow passwords over unencrypted IMAP/POP3 from any client; loopback clients and proxyAuth.trustedNetworks always may'),
+      .enum(['never', 'loopback', 'always'])
+      .default('loopback')
+      .describe(
+        'passwords over unencrypted IMAP/POP3: never (TLS first), loopback (also from 127.0.0.0/8 and ::1), always; proxyAuth.trustedNetworks always may',
+      ),
     proxyAuth: z
       .strictObject({
         admins: z

@@ -24,6 +24,8 @@ export interface DemoOptions {
   /** Store host of both demo users (the local stack's store). */
   mailHost?: string;
   password?: string;
+  /** Password of the MMP's proxy admin (store.proxyAuth.admins). */
+  proxyPassword?: string;
   /** Hash function for userPassword; each user gets its own salt. */
   hash?: (plain: string) => string;
   peopleRdn?: string;
@@ -35,12 +37,14 @@ export const DEMO_DEFAULTS = {
   domain: 'example.test',
   mailHost: 'localhost',
   password: 'demo-password',
+  proxyUid: 'mmp-proxy',
+  proxyPassword: 'demo-proxy-password',
   peopleRdn: 'ou=People',
   groupsRdn: 'ou=Groups',
 } as const;
 
 /** DNs of the demo entries, for tests and scripts that want to modify them. */
-export function demoDns(opts: DemoOptions = {}): { domain: string; people: string; groups: string; alice: string; bob: string; staff: string } {
+export function demoDns(opts: DemoOptions = {}): { domain: string; people: string; groups: string; alice: string; bob: string; proxy: string; staff: string } {
   const suffix = opts.suffix ?? DEMO_DEFAULTS.suffix;
   const domainDn = `o=${escapeDnValue(opts.domain ?? DEMO_DEFAULTS.domain)},${suffix}`;
   const people = `${opts.peopleRdn ?? DEMO_DEFAULTS.peopleRdn},${domainDn}`;
@@ -51,6 +55,7 @@ export function demoDns(opts: DemoOptions = {}): { domain: string; people: strin
     groups,
     alice: `uid=alice,${people}`,
     bob: `uid=bob,${people}`,
+    proxy: `uid=${DEMO_DEFAULTS.proxyUid},${people}`,
     staff: `cn=staff,${groups}`,
   };
 }
@@ -108,6 +113,16 @@ export function demoLdif(opts: DemoOptions = {}): string {
       ['inetUserStatus', 'active'],
       ['mailUserStatus', 'active'],
       ['userPassword', hash(password)],
+    ]),
+    // The MMP logs in to stores as this account on behalf of users (SASL PLAIN authzid): a
+    // service identity with no mailbox, named in store.proxyAuth.admins.
+    ldifEntry(dns.proxy, [
+      ['objectClass', userClasses],
+      ['uid', DEMO_DEFAULTS.proxyUid],
+      ['cn', 'MMP proxy admin'],
+      ['sn', 'proxy'],
+      ['inetUserStatus', 'active'],
+      ['userPassword', hash(opts.proxyPassword ?? DEMO_DEFAULTS.proxyPassword)],
     ]),
     ldifEntry(dns.staff, [
       ['objectClass', ['top', 'tiermailGroup', 'inetMailGroup']],

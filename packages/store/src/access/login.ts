@@ -5,7 +5,6 @@
 // the MMP connects users to their store; it is accepted only from the MMPs' addresses.
 // Rejects (throws) when the directory cannot answer: the client gets a temporary error, never
 // a wrong-password reply.
-import { isIP } from 'node:net';
 import { isUserActive, NetworkList, serviceAccessAllows, ServiceAccessError, type Directory, type DirectoryUser } from '@tiermail/core';
 
 export type LoginService = 'imap' | 'pop3';
@@ -36,7 +35,8 @@ export interface LoginPolicy {
 }
 
 export interface DirectoryLoginOptions {
-  plaintextAuth: boolean;
+  /** Passwords without TLS: never, from loopback clients, or from anyone (store.plaintextAuth). */
+  plaintextAuth: 'never' | 'loopback' | 'always';
   proxyAdmins: readonly string[];
   proxyTrustedNetworks: readonly string[];
 }
@@ -72,8 +72,9 @@ export class DirectoryLogin implements LoginPolicy {
   }
 
   plaintextAllowed(remoteAddress: string, secure: boolean): boolean {
-    if (secure || this.opts.plaintextAuth) return true;
-    return isIP(remoteAddress.replace(/^::ffff:/i, '')) !== 0 && (LOOPBACK.has(remoteAddress) || this.trustedProxies.has(remoteAddress));
+    if (secure || this.opts.plaintextAuth === 'always') return true;
+    if (this.trustedProxies.has(remoteAddress)) return true;
+    return this.opts.plaintextAuth === 'loopback' && LOOPBACK.has(remoteAddress);
   }
 
   async verify(req: LoginRequest): Promise<LoginResult> {

@@ -1,7 +1,7 @@
 // The IMAP server's public surface (the store's index.ts re-exports it).
 export { startImapServer, type ImapServer, type ImapServerOptions } from './server.js';
 export { ImapSession, type ImapSessionOptions, type ResponseSink } from './session.js';
-export type { Authenticator, ImapState, ImapStore } from './state.js';
+export type { ImapState, ImapStore, LoginPolicy } from './state.js';
 export { ImapReceiver, parseCommand, receiveAll, type ReceiverEvent, type ReceiverOptions } from './parser.js';
 export type { FramedCommand, ImapArg, ImapCommand } from './parser-tree.js';
 export {

@@ -78,6 +78,22 @@ export class ImapReceiver {
     return this.inputBytes + this.lineBytes;
   }
 
+  /** Drops everything received and not yet consumed (after STARTTLS, RFC 3501 6.2.1). */
+  discardInput(): void {
+    this.input = [];
+    this.inputBytes = 0;
+    this.lineParts = [];
+    this.lineBytes = 0;
+    this.mode = { kind: 'line' };
+    this.rawLine = false;
+    this.texts = [];
+    this.literals = [];
+    this.textBytes = 0;
+    this.literalBytes = 0;
+    this.tag = null;
+    this.name = '';
+  }
+
   /** The next complete line is returned raw as a 'line' event instead of being a command. */
   expectLine(): void {
     this.rawLine = true;

@@ -1,18 +1,24 @@
 // Thin socket code around ImapSession: bytes in, responses out, and the limits that belong to
 // a connection (idle timeout, input buffered while a command runs, output the peer has not
-// read, connections in all and per address). The protocol lives in session.ts; plain TCP here,
-// STARTTLS and implicit TLS come later.
+// read, connections in all and per address), STARTTLS and implicit TLS. The protocol lives in
+// session.ts.
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import type { Logger } from '@tiermail/core';
 import { ImapSession, type ImapSessionOptions, type ResponseSink } from './session.js';
-import type { Authenticator, ImapStore } from './state.js';
+import type { ImapStore } from './state.js';
 
-export interface ImapServerOptions extends Omit<ImapSessionOptions, 'store' | 'authenticate' | 'logger'> {
+export interface ImapServerOptions extends Omit<ImapSessionOptions, 'store' | 'logger' | 'remoteAddress' | 'secure' | 'startTls'> {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  authenticate: Authenticator;
+  /** Certificate and key (PEM): STARTTLS is offered (or, with implicitTls, every connection is TLS). */
+  tls?: SecureContextOptions;
+  /** Extra options of the server side of TLS (minVersion comes from the context). */
+  tlsOptions?: Pick<TlsOptions, 'requestCert' | 'rejectUnauthorized'>;
+  /** TLS from the first byte (port 993). @defaultValue false */
+  implicitTls?: boolean;
   /** Autologout after this long without a command (RFC 3501 5.4: at least 30 min).
    * @defaultValue 1800000 */
   idleTimeoutMs?: number;
@@ -40,7 +46,8 @@ let nextConnId = 1;
 class SocketSink implements ResponseSink {
   private parts: Array<string | Buffer> = [];
 
-  constructor(private readonly socket: Socket) {}
+  /** Replaced by the TLS socket after STARTTLS. */
+  constructor(public socket: Socket) {}
 
   write(data: string | Buffer): void {
     this.parts.push(data);
@@ -60,36 +67,80 @@ class SocketSink implements ResponseSink {
 class Connection {
   readonly session: ImapSession;
   private readonly sink: SocketSink;
+  private socket: Socket;
   private busy = false;
   private closing = false;
   private shuttingDown = false;
 
   constructor(
-    private readonly socket: Socket,
+    raw: Socket,
     store: ImapStore,
     private readonly opts: ImapServerOptions,
-    logger: Logger | undefined,
+    private readonly logger: Logger | undefined,
+    private readonly tlsContext: SecureContext | undefined,
   ) {
-    this.sink = new SocketSink(socket);
-    this.session = new ImapSession({ ...opts, store, ...(logger ? { logger } : {}) }, this.sink);
-    socket.setNoDelay(true);
-    socket.setTimeout(opts.idleTimeoutMs ?? 30 * 60_000, () => {
+    this.socket = raw;
+    this.sink = new SocketSink(raw);
+    this.session = new ImapSession(
+      {
+        ...opts,
+        store,
+        remoteAddress: raw.remoteAddress ?? '',
+        secure: opts.implicitTls === true,
+        startTls: opts.tls !== undefined && opts.implicitTls !== true,
+        ...(logger ? { logger } : {}),
+      },
+      this.sink,
+    );
+    raw.setNoDelay(true);
+    // The raw socket closes whether or not TLS was started on top of it.
+    raw.on('close', () => {
+      this.closing = true;
+      if (!this.busy) this.session.release();
+    });
+    this.attach(raw);
+    this.session.greeting();
+    void this.sink.flush();
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    this.sink.socket = socket;
+    socket.setTimeout(this.opts.idleTimeoutMs ?? 30 * 60_000, () => {
       if (this.busy) return; // a long command is not idleness; the next timeout will tell
       this.session.bye('Autologout; idle for too long');
       void this.sink.flush().then(() => this.end());
     });
     socket.on('data', (chunk: Buffer) => {
       this.session.push(chunk);
-      if (this.busy && this.session.bufferedBytes > (opts.maxBufferedInputBytes ?? 1024 * 1024)) socket.pause();
+      if (this.busy && this.session.bufferedBytes > (this.opts.maxBufferedInputBytes ?? 1024 * 1024)) socket.pause();
       void this.pump();
     });
-    socket.on('error', (err) => logger?.debug({ err }, 'imap socket error'));
-    socket.on('close', () => {
-      this.closing = true;
-      if (!this.busy) this.session.release();
+    socket.on('error', (err) => this.logger?.debug({ err }, 'imap socket error'));
+  }
+
+  /** STARTTLS: the tagged OK has been flushed; hand the socket to TLS and wait for the handshake. */
+  private async startTls(): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('timeout');
+    raw.setTimeout(0);
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.tlsContext!, ...(this.opts.tlsOptions ?? {}) });
+    const handshake = new Promise<boolean>((resolve) => {
+      secure.once('secure', () => resolve(true));
+      secure.once('error', (err) => {
+        this.logger?.info({ err: err.message }, 'imap STARTTLS handshake failed');
+        resolve(false);
+      });
+      secure.setTimeout(30_000, () => resolve(false));
     });
-    this.session.greeting();
-    void this.sink.flush();
+    this.session.tlsStarted();
+    this.attach(secure);
+    if (!(await handshake)) {
+      secure.destroy();
+      return;
+    }
+    this.logger?.debug({ protocol: secure.getProtocol() }, 'imap TLS started');
   }
 
   /** Server shutdown: BYE now if idle, else once the running command has answered. */
@@ -114,6 +165,7 @@ class Connection {
     this.busy = true;
     try {
       await this.session.run();
+      if (this.session.tlsRequested) await this.startTls();
     } catch (err) {
       this.opts.logger?.error({ err }, 'imap connection failed');
       this.session.bye('Internal error, closing connection');
@@ -131,7 +183,9 @@ export async function startImapServer(store: ImapStore, opts: ImapServerOptions)
   const connections = new Map<Socket, Connection>();
   const perAddress = new Map<string, number>();
   const maxPerAddress = opts.maxConnectionsPerAddress ?? 100;
-  const server = createServer((socket) => {
+  // Built once: a context per connection would redo the key parsing every time.
+  const tlsContext = opts.tls ? createSecureContext(opts.tls) : undefined;
+  const onConnection = (socket: Socket): void => {
     const remote = socket.remoteAddress ?? '';
     const count = (perAddress.get(remote) ?? 0) + 1;
     if (maxPerAddress > 0 && count > maxPerAddress) {
@@ -142,14 +196,22 @@ export async function startImapServer(store: ImapStore, opts: ImapServerOptions)
     perAddress.set(remote, count);
     const connId = nextConnId++;
     const logger = opts.logger?.child({ connId, remote });
-    connections.set(socket, new Connection(socket, store, opts, logger));
+    connections.set(socket, new Connection(socket, store, opts, logger, tlsContext));
     socket.on('close', () => {
       connections.delete(socket);
       const n = (perAddress.get(remote) ?? 1) - 1;
       if (n <= 0) perAddress.delete(remote);
       else perAddress.set(remote, n);
     });
-  });
+  };
+  let server: Server;
+  if (opts.implicitTls) {
+    if (!opts.tls) throw new Error('implicit TLS needs a certificate (tls)');
+    server = createTlsServer({ ...opts.tls, ...(opts.tlsOptions ?? {}) }, onConnection);
+    server.on('tlsClientError', (err) => opts.logger?.debug({ err: err.message }, 'imaps handshake failed'));
+  } else {
+    server = createServer(onConnection);
+  }
   server.maxConnections = opts.maxConnections ?? 10000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

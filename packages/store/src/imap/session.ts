@@ -11,11 +11,17 @@ import type { CommandContext, CommandSpec, Continuation, HandlerResult } from '.
 import { statusLine } from './encode.js';
 import { errorReply, type Tagged } from './errors.js';
 import { ImapReceiver, type ImapCommand, type ReceiverEvent } from './parser.js';
-import type { Authenticator, ImapState, ImapStore } from './state.js';
+import type { ImapState, ImapStore, LoginPolicy } from './state.js';
 
 export interface ImapSessionOptions {
   store: ImapStore;
-  authenticate: Authenticator;
+  login: LoginPolicy;
+  /** The client's address (login policy, logs). @defaultValue "" */
+  remoteAddress?: string;
+  /** The connection is already encrypted (implicit TLS). @defaultValue false */
+  secure?: boolean;
+  /** STARTTLS can be offered (the server has a certificate). @defaultValue false */
+  startTls?: boolean;
   /** Name in the greeting. @defaultValue "tiermail" */
   hostname?: string;
   /** Text of one command, literals excluded. @defaultValue 65536 */
@@ -53,6 +59,8 @@ export class ImapSession {
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
+  /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
+  tlsRequested = false;
 
   constructor(
     opts: ImapSessionOptions,
@@ -67,6 +75,9 @@ export class ImapSession {
       authFailureDelayMs: 1000,
       maxAuthFailures: 3,
       maxBadCommands: 20,
+      remoteAddress: '',
+      secure: false,
+      startTls: false,
       ...opts,
     };
     this.receiver = new ImapReceiver({ maxLineBytes: this.opts.maxLineBytes, literalLimit: (name) => this.literalLimit(name) });
@@ -80,8 +91,28 @@ export class ImapSession {
     return this.opts.logger;
   }
 
+  get secure(): boolean {
+    return this.opts.secure;
+  }
+
+  /** Passwords may be sent now (else LOGINDISABLED, RFC 3501 6.2.3). */
+  get plaintextAllowed(): boolean {
+    return this.opts.login.plaintextAllowed(this.opts.remoteAddress, this.opts.secure);
+  }
+
   capabilities(): string[] {
-    return capabilities(this.state.kind);
+    return capabilities(this.state.kind, {
+      startTls: this.opts.startTls && !this.opts.secure,
+      loginDisabled: !this.plaintextAllowed,
+    });
+  }
+
+  /** The socket is now TLS: input read before the handshake is discarded (RFC 3501 6.2.1,
+   * no plaintext command injection) and the capabilities change. */
+  tlsStarted(): void {
+    this.tlsRequested = false;
+    this.opts.secure = true;
+    this.receiver.discardInput();
   }
 
   greeting(): void {
@@ -117,6 +148,7 @@ export class ImapSession {
       if (!ev) break;
       await this.handleEvent(ev);
       await this.sink.flush();
+      if (this.tlsRequested) break;
     }
   }
 

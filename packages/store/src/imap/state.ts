@@ -17,6 +17,5 @@ export type SelectedState = Extract<ImapState, { kind: 'selected' }>;
 /** What the IMAP layer needs of the engine: a user's mailboxes and delivery (APPEND). */
 export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver'>;
 
-/** Checks a password; resolves to the canonical "uid@domain" or null (wrong credentials).
- * Rejects when the check itself failed (directory down): the client gets a temporary NO. */
-export type Authenticator = (user: string, password: string) => Promise<string | null>;
+/** Who may log in (access/login.ts): the directory in production. */
+export type { LoginPolicy } from '../access/login.js';

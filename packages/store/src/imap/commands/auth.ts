@@ -1,36 +1,41 @@
-// LOGIN and AUTHENTICATE PLAIN (RFC 3501 6.2, RFC 4616, SASL-IR RFC 4959). The password check
-// is the injected Authenticator (the directory in production), which answers the canonical
-// "uid@domain" the store keys mailboxes by. A failed login waits before answering and the
-// connection closes after a few, so guessing costs time; a directory outage is a temporary NO.
+// LOGIN and AUTHENTICATE PLAIN (RFC 3501 6.2, RFC 4616, SASL-IR RFC 4959). Who may log in is
+// the injected LoginPolicy (access/login.ts: the directory, account status, proxy logins from
+// the MMPs), which answers the canonical "uid@domain" the store keys mailboxes by. A failed
+// login waits before answering and the connection closes after a few, so guessing costs time;
+// a directory outage is a temporary NO. Without TLS, passwords are refused unless the policy
+// allows them (LOGINDISABLED).
 import { setTimeout as delay } from 'node:timers/promises';
 import { bad, no } from '../errors.js';
+import type { LoginResult } from '../../access/login.js';
 import type { ImapSession } from '../session.js';
 import { NOT_AUTHENTICATED, ok, type CommandSpec, type HandlerResult } from './types.js';
 
-async function login(session: ImapSession, user: string, password: string, authzid = ''): Promise<HandlerResult> {
-  let canonical: string | null;
+async function login(session: ImapSession, authcid: string, password: string, authzid = ''): Promise<HandlerResult> {
+  if (!session.plaintextAllowed) throw no('Log in after STARTTLS', 'PRIVACYREQUIRED');
+  let result: LoginResult;
   try {
-    canonical = user === '' || password === '' ? null : await session.opts.authenticate(user, password);
+    result = await session.opts.login.verify({
+      service: 'imap',
+      authcid,
+      authzid,
+      password,
+      remoteAddress: session.opts.remoteAddress,
+      secure: session.secure,
+    });
   } catch (err) {
-    session.logger?.warn({ err, user }, 'imap authentication unavailable');
+    session.logger?.warn({ err, user: authcid }, 'imap authentication unavailable');
     throw no('Temporary authentication failure', 'UNAVAILABLE');
   }
-  // Proxy logins (authzid another user) come with the MMP; until then authzid must be the user.
-  if (canonical && authzid !== '' && authzid !== user && authzid !== canonical) {
-    throw no('Not authorized to act as another user', 'AUTHORIZATIONFAILED');
-  }
-  if (!canonical) {
+  if (!result.ok) {
     session.authFailures++;
-    session.logger?.info({ user, failures: session.authFailures }, 'imap login failed');
+    session.logger?.info({ user: authcid, authzid, reason: result.reason, failures: session.authFailures }, 'imap login failed');
     await delay(session.opts.authFailureDelayMs);
-    if (session.authFailures >= session.opts.maxAuthFailures) {
-      session.bye('Too many failed logins');
-    }
-    throw no('Authentication failed', 'AUTHENTICATIONFAILED');
+    if (session.authFailures >= session.opts.maxAuthFailures) session.bye('Too many failed logins');
+    throw no(result.text, result.code);
   }
-  const mailboxes = session.opts.store.openUser(canonical);
-  session.state = { kind: 'authenticated', user: canonical, mailboxes };
-  session.logger?.info({ user: canonical }, 'imap login');
+  const mailboxes = session.opts.store.openUser(result.user);
+  session.state = { kind: 'authenticated', user: result.user, mailboxes };
+  session.logger?.info({ user: result.user, ...(result.proxiedBy ? { proxiedBy: result.proxiedBy } : {}) }, 'imap login');
   return ok('Logged in', `CAPABILITY ${session.capabilities().join(' ')}`);
 }
 
@@ -61,6 +66,7 @@ export const authenticateCommand: CommandSpec = {
     const initial = args.remaining > 0 ? args.atom('initial response') : null;
     args.end();
     if (mechanism !== 'PLAIN') throw no('Unsupported authentication mechanism', 'CANNOT');
+    if (!session.plaintextAllowed) throw no('Authenticate after STARTTLS', 'PRIVACYREQUIRED');
     const finish = (response: string): Promise<HandlerResult> => {
       if (response === '*') throw bad('Authentication cancelled');
       const p = decodePlain(response === '=' ? '' : response);
@@ -74,5 +80,18 @@ export const authenticateCommand: CommandSpec = {
         return finish(line.toString('latin1'));
       },
     };
+  },
+};
+
+/** RFC 3501 6.2.1. The tagged OK goes out in clear; the server then starts the handshake on
+ * the same socket and the session drops whatever the client sent after the command. */
+export const startTlsCommand: CommandSpec = {
+  name: 'STARTTLS',
+  states: NOT_AUTHENTICATED,
+  handle({ args, session }) {
+    args.end();
+    if (!session.opts.startTls || session.secure) throw bad('STARTTLS is not available on this connection');
+    session.tlsRequested = true;
+    return ok('Begin TLS negotiation now');
   },
 };

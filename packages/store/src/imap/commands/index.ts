@@ -1,7 +1,7 @@
 // The command table: name -> module. Which commands exist, in which states, and which may
 // follow UID is data here, not branches in the session (Dovecot's imap-commands.c).
 import { appendCommand } from './append.js';
-import { authenticateCommand, loginCommand } from './auth.js';
+import { authenticateCommand, loginCommand, startTlsCommand } from './auth.js';
 import { capabilityCommand, enableCommand, idCommand, logoutCommand, noopCommand } from './connection.js';
 import { fetchCommand } from './fetch.js';
 import { listCommand, lsubCommand } from './list.js';
@@ -19,6 +19,7 @@ const ALL: CommandSpec[] = [
   enableCommand,
   loginCommand,
   authenticateCommand,
+  startTlsCommand,
   selectCommand,
   examineCommand,
   createCommand,
