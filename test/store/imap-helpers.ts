@@ -3,9 +3,10 @@
 // raw client for tests that need every response line exactly.
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { directorySchema, type DirectoryConfig } from '@tiermail/core/config/schema';
+import { directorySchema, type DirectoryConfig, type StoreConfig } from '@tiermail/core/config/schema';
 import { Directory } from '@tiermail/core/directory/index';
 import { MessageStore } from '@tiermail/store';
+import { StoreChanges } from '@tiermail/store/changes';
 import { DirectoryLogin, type DirectoryLoginOptions } from '@tiermail/store/access/login';
 import { startImapServer, type ImapServer, type ImapServerOptions } from '@tiermail/store/imap/index';
 import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
@@ -16,6 +17,7 @@ export interface ImapFixture {
   directoryConfig: DirectoryConfig;
   directory: Directory;
   store: MessageStore;
+  storeCfg: StoreConfig;
   server: ImapServer;
   login: DirectoryLogin;
   port: number;
@@ -32,7 +34,11 @@ export async function startImapFixture(opts: Partial<ImapServerOptions> = {}, lo
     defaultDomain: 'example.test',
   });
   const directory = new Directory(directoryConfig);
-  const store = MessageStore.open(storeConfig(tempRoot('tm-imap-')));
+  // Deliveries and other sessions' changes reach IDLE sessions through the change feed, as in
+  // the store service (there with Redis between processes).
+  const changes = opts.changes ?? new StoreChanges('tmtest:');
+  const storeCfg = storeConfig(tempRoot('tm-imap-'));
+  const store = MessageStore.open(storeCfg, { onChange: (u) => changes.notify(u) });
   // Proxy logins (the MMP's) are trusted from 127.0.0.1 only, so 127.0.0.2 can play an untrusted host.
   const login = new DirectoryLogin(directory, { plaintextAuth: 'loopback', proxyAdmins: ['mmp-proxy'], proxyTrustedNetworks: ['127.0.0.1/32'], ...loginOpts });
   const server = await startImapServer(store, {
@@ -40,6 +46,7 @@ export async function startImapFixture(opts: Partial<ImapServerOptions> = {}, lo
     port: 0,
     authFailureDelayMs: 20,
     login,
+    changes,
     ...opts,
   });
   return {
@@ -47,6 +54,7 @@ export async function startImapFixture(opts: Partial<ImapServerOptions> = {}, lo
     directoryConfig,
     directory,
     store,
+    storeCfg,
     server,
     login,
     port: server.port,

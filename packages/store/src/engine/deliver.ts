@@ -72,19 +72,20 @@ function ioError(err: unknown): DeliveryOutcome {
 
 export async function deliverMessage(
   env: DeliveryEnv,
-  body: { path: string } | { data: Buffer },
+  body: { path: string } | { data: Buffer } | { stored: string },
   recipients: DeliveryRecipient[],
   opts: DeliverOptions = {},
 ): Promise<DeliveryOutcome[]> {
   const now = env.now();
   const outcomes: DeliveryOutcome[] = new Array(recipients.length);
   const unreferenced: string[] = [];
-  const source: BodySource = 'path' in body ? { kind: 'path', path: body.path, owned: true } : { kind: 'data', data: body.data };
+  const source: BodySource =
+    'path' in body ? { kind: 'path', path: body.path, owned: true } : 'stored' in body ? { kind: 'stored', path: body.stored } : { kind: 'data', data: body.data };
   try {
     let message: Message;
     try {
       message = {
-        size: source.kind === 'path' ? (await stat(source.path)).size : source.data.length,
+        size: source.kind === 'data' ? source.data.length : (await stat(source.path)).size,
         internalDateMs: opts.internalDate?.getTime() ?? now,
         flags: normalizeFlags(opts.flags ?? []),
         bypassQuota: opts.bypassQuota ?? false,
@@ -151,7 +152,8 @@ async function deliverOnPartition(
   if (pending.length === 0) return;
   let objectPath: string;
   try {
-    objectPath = (await placeObject(partition, source, now)).path;
+    // A stored message on this partition's file system is linked as it is (single instance).
+    objectPath = source.kind === 'stored' && (await sameDevice(source.path, partition.path)) ? source.path : (await placeObject(partition, source, now)).path;
   } catch (err) {
     env.logger?.error({ err, partition: partition.name }, 'cannot write message body');
     for (const p of pending) {
@@ -167,7 +169,14 @@ async function deliverOnPartition(
   );
   // Nobody took the body (duplicates, quota): drop the partition's own link, once no other
   // partition can still need it as the source of its copy.
-  if (!pending.some((p) => outcomes[p.target.index]?.status === 'stored')) unreferenced.push(objectPath);
+  if (objectPath !== (source.kind === 'stored' ? source.path : null) && !pending.some((p) => outcomes[p.target.index]?.status === 'stored')) {
+    unreferenced.push(objectPath);
+  }
+}
+
+async function sameDevice(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a), stat(b)]);
+  return sa.dev === sb.dev;
 }
 
 /** Acquires the user's database and reserves a UID; the reservation keeps the handle. */

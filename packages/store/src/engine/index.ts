@@ -5,6 +5,7 @@ export { StoreError, type StoreErrorKind } from './errors.js';
 export { DEFAULT_ORPHAN_GRACE_MS } from './reconstruct.js';
 export { DEFAULT_GC_MIN_AGE_MS } from './gc.js';
 export type {
+  CopyResult,
   DeliverOptions,
   DeliveryOutcome,
   DeliveryRecipient,

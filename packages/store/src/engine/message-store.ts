@@ -17,6 +17,7 @@ import { openSqlite } from './sqlite.js';
 import { UserMailbox } from './user-mailbox.js';
 import { UserDbPool } from './user-pool.js';
 import type {
+  CopyResult,
   DeliverOptions,
   DeliveryOutcome,
   DeliveryRecipient,
@@ -34,6 +35,9 @@ export interface MessageStoreOptions {
   registryPath?: string;
   /** Idle user databases kept open per process. @defaultValue 256 */
   maxOpenUsers?: number;
+  /** Called after anything changed a user's messages (delivery, flags, expunge, copy), so
+   * IMAP sessions in IDLE can be told (changes.ts). */
+  onChange?: (user: string) => void;
 }
 
 export class MessageStore {
@@ -43,6 +47,7 @@ export class MessageStore {
   private readonly env: DeliveryEnv;
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
+  private readonly onChange: (user: string) => void;
   /** Stats of rebuilds done while opening a database, by mail directory (for reconstruct). */
   private readonly rebuilt = new Map<string, RebuildStats>();
   private closed = false;
@@ -53,6 +58,7 @@ export class MessageStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger;
+    this.onChange = opts.onChange ?? (() => undefined);
     this.partitions = partitionsFromConfig(cfg);
     for (const p of this.partitions.values()) preparePartition(p);
     const defaultPartition = this.partitions.get(cfg.defaultPartition);
@@ -82,9 +88,51 @@ export class MessageStore {
    * A body given as a path (from tempPathFor()) belongs to the store from this call on: it is
    * moved into the store or removed, whatever the outcomes.
    */
-  deliver(body: { path: string } | { data: Buffer }, recipients: DeliveryRecipient[], opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
+  deliver(body: { path: string } | { data: Buffer } | { stored: string }, recipients: DeliveryRecipient[], opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
     this.assertOpen();
-    return deliverMessage(this.env, body, recipients, opts);
+    return deliverMessage(this.env, body, recipients, opts).then((outcomes) => {
+      const changed = new Set<string>();
+      outcomes.forEach((o, i) => {
+        const r = recipients[i];
+        if (o.status === 'stored' && r) changed.add(canonicalUser(r.user));
+      });
+      for (const u of changed) this.onChange(u);
+      return outcomes;
+    });
+  }
+
+  /**
+   * COPY (RFC 3501 6.4.7, UIDPLUS): each message of `uids` in `from`, in UID order, becomes a
+   * new message of `to` with the same flags and INTERNALDATE, linked to the same body. Counted
+   * against the quota like a delivery. Stops at the first failure and reports what was done,
+   * so a partial copy can be undone by the caller (RFC 3501: COPY is all or nothing).
+   */
+  async copyMessages(user: string, from: string, uids: number[], to: string): Promise<CopyResult> {
+    this.assertOpen();
+    const mbx = this.openUser(user, { create: false });
+    const copied: Array<[number, number]> = [];
+    let uidValidity = 0;
+    try {
+      const dest = mbx.status(to);
+      uidValidity = dest.uidValidity;
+      const wanted = new Set(uids);
+      for (const m of mbx.messages(from)) {
+        if (!wanted.has(m.uid)) continue;
+        const file = mbx.readMessage(from, m.uid);
+        const [outcome] = await deliverMessage(this.env, { stored: file.path }, [{ user, folder: dest.name }], {
+          internalDate: m.internalDate,
+          flags: m.flags,
+        });
+        if (outcome?.status !== 'stored' || outcome.folder !== dest.name || outcome.uidValidity !== uidValidity) {
+          return { ok: false, uidValidity, copied, failure: outcome ?? { status: 'io-error', detail: 'no outcome' } };
+        }
+        copied.push([m.uid, outcome.uid]);
+      }
+      return { ok: true, uidValidity, copied };
+    } finally {
+      mbx.close();
+      if (copied.length > 0) this.onChange(canonicalUser(user));
+    }
   }
 
   /** A new path where LMTP should spool an incoming body: on the partition of `user` (the
@@ -108,7 +156,7 @@ export class MessageStore {
     this.assertOpen();
     const udb = this.pool.acquire(canonicalUser(user), opts);
     try {
-      return new UserMailbox(this.pool, udb, this.now);
+      return new UserMailbox(this.pool, udb, this.now, this.onChange);
     } catch (err) {
       this.pool.release(udb);
       throw err;

@@ -37,7 +37,11 @@ export async function isAboveHighWater(p: PartitionRef): Promise<boolean> {
 
 /** Where the bytes of the message currently are. A caller-supplied path is moved (not copied)
  * into the first partition on the same file system; later partitions copy from there. */
-export type BodySource = { kind: 'path'; path: string; owned: boolean } | { kind: 'data'; data: Buffer };
+export type BodySource =
+  | { kind: 'path'; path: string; owned: boolean }
+  | { kind: 'data'; data: Buffer }
+  /** A message already in the store (COPY): linked again, never moved or removed. */
+  | { kind: 'stored'; path: string };
 
 export interface PlacedObject {
   path: string;
@@ -53,7 +57,9 @@ export async function placeObject(p: PartitionRef, source: BodySource, nowMs: nu
     mkdirDurableSync(shard);
     shardsReady.add(shard);
   }
-  if (source.kind === 'data') {
+  if (source.kind === 'stored') {
+    await copyDurable(source.path, target);
+  } else if (source.kind === 'data') {
     await writeNewFileDurable(target, source.data);
   } else if (source.owned) {
     // The LMTP spool file: fsync it (the spooler may not have) and move it in.

@@ -72,6 +72,16 @@ export interface MessageFile {
 
 export type FlagMode = 'add' | 'remove' | 'replace';
 
+export interface CopyResult {
+  ok: boolean;
+  /** UIDVALIDITY of the destination (COPYUID). */
+  uidValidity: number;
+  /** [source UID, new UID] in source UID order. */
+  copied: Array<[number, number]>;
+  /** Why the copy stopped (ok false): over quota, partition full, I/O. */
+  failure?: DeliveryOutcome;
+}
+
 export interface SetFlagsResult {
   /** Messages whose flags changed (new flags and MODSEQ). */
   updated: MessageInfo[];

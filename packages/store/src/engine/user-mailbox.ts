@@ -37,6 +37,7 @@ export class UserMailbox {
     private readonly pool: UserDbPool,
     udb: UserDb,
     private readonly now: () => number,
+    private readonly onChange: (user: string) => void = () => undefined,
   ) {
     this.udb = udb;
     if (!findMailbox(udb.db, INBOX)) immediateSync(udb.db, () => ensureInbox(udb, now()));
@@ -112,12 +113,18 @@ export class UserMailbox {
   }
 
   setFlags(name: string, uids: number[], mode: FlagMode, flags: string[], opts: { unchangedSince?: number } = {}): SetFlagsResult {
-    return setFlags(this.handle().db, name, uids, mode, flags, opts);
+    const udb = this.handle();
+    const result = setFlags(udb.db, name, uids, mode, flags, opts);
+    if (result.updated.length > 0) this.onChange(udb.user);
+    return result;
   }
 
   /** Removes messages flagged \Deleted (only those in uids, when given); returns their UIDs. */
-  expunge(name: string, uids?: number[]): Promise<number[]> {
-    return expunge(this.handle(), name, uids);
+  async expunge(name: string, uids?: number[]): Promise<number[]> {
+    const udb = this.handle();
+    const gone = await expunge(udb, name, uids);
+    if (gone.length > 0) this.onChange(udb.user);
+    return gone;
   }
 
   getAcl(name: string): AclEntry[] {

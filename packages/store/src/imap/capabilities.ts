@@ -3,7 +3,7 @@
 import type { StateName } from './state.js';
 
 const ALWAYS = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
-const AFTER_LOGIN = ['UNSELECT', 'UIDPLUS', 'CHILDREN', 'SPECIAL-USE'];
+const AFTER_LOGIN = ['UNSELECT', 'UIDPLUS', 'CHILDREN', 'SPECIAL-USE', 'MOVE', 'IDLE'];
 
 export interface ConnectionCapabilities {
   /** STARTTLS can be done now (a certificate is configured, the connection is not TLS yet). */

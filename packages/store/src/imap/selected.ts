@@ -99,6 +99,11 @@ export class SelectedMailbox {
     return out;
   }
 
+  /** EXPUNGE responses for this session's own expunge, sent at once (MOVE). */
+  flushExpunges(): string[] {
+    return this.announceExpunges();
+  }
+
   /** Removes ghosts; `* n EXPUNGE` in descending order so each number is right when read. */
   private announceExpunges(): string[] {
     const out: string[] = [];

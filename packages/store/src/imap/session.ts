@@ -11,6 +11,7 @@ import type { CommandContext, CommandSpec, Continuation, HandlerResult } from '.
 import { statusLine } from './encode.js';
 import { errorReply, type Tagged } from './errors.js';
 import { ImapReceiver, type ImapCommand, type ReceiverEvent } from './parser.js';
+import type { ChangeFeed } from '../changes.js';
 import type { ImapState, ImapStore, LoginPolicy } from './state.js';
 
 export interface ImapSessionOptions {
@@ -22,6 +23,11 @@ export interface ImapSessionOptions {
   secure?: boolean;
   /** STARTTLS can be offered (the server has a certificate). @defaultValue false */
   startTls?: boolean;
+  /** Where the session hears that the user's mailboxes changed elsewhere (IDLE). */
+  changes?: ChangeFeed;
+  /** While in IDLE, look for changes this often even without a notice (Redis down).
+   * @defaultValue 15000 */
+  idlePollMs?: number;
   /** Name in the greeting. @defaultValue "tiermail" */
   hostname?: string;
   /** Text of one command, literals excluded. @defaultValue 65536 */
@@ -55,12 +61,14 @@ export class ImapSession {
   /** Extensions the client turned on with ENABLE (none are enable-able yet). */
   readonly enabled = new Set<string>();
   authFailures = 0;
-  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId'>> & Pick<ImapSessionOptions, 'logger' | 'serverId'>;
+  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes'>> & Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes'>;
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
   /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
   tlsRequested = false;
+  private unwatch: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     opts: ImapSessionOptions,
@@ -78,6 +86,7 @@ export class ImapSession {
       remoteAddress: '',
       secure: false,
       startTls: false,
+      idlePollMs: 15000,
       ...opts,
     };
     this.receiver = new ImapReceiver({ maxLineBytes: this.opts.maxLineBytes, literalLimit: (name) => this.literalLimit(name) });
@@ -165,8 +174,42 @@ export class ImapSession {
     this.state = { kind: 'logout' };
   }
 
+  /** Logged in: from now on, changes made elsewhere reach this session (IDLE). */
+  loggedIn(user: string): void {
+    this.unwatch?.();
+    this.unwatch = this.opts.changes?.watch(user, () => this.onStoreChange()) ?? null;
+  }
+
+  get idling(): boolean {
+    return this.idleTimer !== null;
+  }
+
+  /** IDLE (RFC 2177): updates are pushed as they happen until the client says DONE. */
+  startIdle(): void {
+    this.stopIdle();
+    this.idleTimer = setInterval(() => this.onStoreChange(), this.opts.idlePollMs);
+    this.idleTimer.unref();
+    // Changes made before IDLE began go out right after the continuation.
+    setImmediate(() => this.onStoreChange());
+  }
+
+  stopIdle(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private onStoreChange(): void {
+    if (!this.idling || this.closed) return;
+    // No command is running during IDLE, so EXPUNGE responses are allowed (RFC 2177).
+    this.sendUpdates(true);
+    void this.sink.flush();
+  }
+
   /** Releases the engine handle (also called when the socket closes). */
   release(): void {
+    this.stopIdle();
+    this.unwatch?.();
+    this.unwatch = null;
     if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.mailboxes.close();
     this.state = { kind: 'not-authenticated' };
   }

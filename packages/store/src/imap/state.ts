@@ -15,7 +15,7 @@ export type AuthenticatedState = Extract<ImapState, { kind: 'authenticated' | 's
 export type SelectedState = Extract<ImapState, { kind: 'selected' }>;
 
 /** What the IMAP layer needs of the engine: a user's mailboxes and delivery (APPEND). */
-export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver'>;
+export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver' | 'copyMessages'>;
 
 /** Who may log in (access/login.ts): the directory in production. */
 export type { LoginPolicy } from '../access/login.js';

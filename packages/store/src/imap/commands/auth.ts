@@ -35,6 +35,7 @@ async function login(session: ImapSession, authcid: string, password: string, au
   }
   const mailboxes = session.opts.store.openUser(result.user);
   session.state = { kind: 'authenticated', user: result.user, mailboxes };
+  session.loggedIn(result.user);
   session.logger?.info({ user: result.user, ...(result.proxiedBy ? { proxiedBy: result.proxiedBy } : {}) }, 'imap login');
   return ok('Logged in', `CAPABILITY ${session.capabilities().join(' ')}`);
 }

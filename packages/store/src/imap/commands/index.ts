@@ -2,6 +2,8 @@
 // follow UID is data here, not branches in the session (Dovecot's imap-commands.c).
 import { appendCommand } from './append.js';
 import { authenticateCommand, loginCommand, startTlsCommand } from './auth.js';
+import { copyCommand, moveCommand } from './copy.js';
+import { idleCommand } from './idle.js';
 import { capabilityCommand, enableCommand, idCommand, logoutCommand, noopCommand } from './connection.js';
 import { fetchCommand } from './fetch.js';
 import { listCommand, lsubCommand } from './list.js';
@@ -37,6 +39,9 @@ const ALL: CommandSpec[] = [
   expungeCommand,
   fetchCommand,
   storeCommand,
+  copyCommand,
+  moveCommand,
+  idleCommand,
   searchCommand,
 ];
 
