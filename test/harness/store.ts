@@ -15,6 +15,8 @@ import { exited, tail, terminate, track, untrack } from './processes.js';
 export interface StoreOptions {
   workers?: number;
   redisPort?: number;
+  /** The directory (IMAP logins); a dead address when absent. */
+  ldapUrl?: string;
   /** Extra keys merged into the store section. */
   store?: Record<string, unknown>;
   limits?: Record<string, unknown>;
@@ -23,6 +25,8 @@ export interface StoreOptions {
 
 export interface StoreHandle {
   port: number;
+  /** The IMAP listener (store.imap), on a free port. */
+  imapPort: number;
   dir: string;
   configFile: string;
   config: Config;
@@ -38,18 +42,25 @@ export interface StoreHandle {
 export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tm-store-'));
   const port = await freePort();
+  const imapPort = await freePort();
   const configFile = join(dir, 'tiermail.yaml');
   writeFileSync(
     configFile,
     stringify({
       deployment: { postmaster: 'postmaster@example.test' },
       hosts: { store1: { roles: ['store'], address: '127.0.0.1' } },
-      directory: { urls: ['ldap://127.0.0.1:1'], baseDn: 'o=tiermail', bindDn: 'cn=admin,o=tiermail', bindPassword: 'x', defaultDomain: 'example.test' },
+      directory: {
+        urls: [opts.ldapUrl ?? 'ldap://127.0.0.1:1'],
+        baseDn: 'o=tiermail',
+        bindDn: 'cn=admin,o=tiermail',
+        bindPassword: opts.ldapUrl ? 'demo-admin' : 'x',
+        defaultDomain: 'example.test',
+      },
       redis: { mode: 'single', host: '127.0.0.1', port: opts.redisPort ?? 1, keyPrefix: 'tmtest:' },
       paths: { var: './var', log: './log', run: './run' },
       log: { level: 'warn' },
       limits: { ...opts.limits },
-      store: { lmtp: { host: '127.0.0.1', port }, workers: opts.workers ?? 2, ...opts.store },
+      store: { lmtp: { host: '127.0.0.1', port }, imap: { host: '127.0.0.1', port: imapPort }, pop3: null, workers: opts.workers ?? 2, ...opts.store },
     }),
   );
   const config = loadConfig({ file: configFile, host: 'store1' }).config;
@@ -86,6 +97,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
 
   return {
     port,
+    imapPort,
     dir,
     configFile,
     config,

@@ -1,15 +1,24 @@
-// One store worker: the engine, the LMTP listener, mail.log and events, wired from config.
-// The cluster primary (main.ts) runs several of these on one shared port.
+// One store worker: the engine, the LMTP and IMAP listeners, mail.log, events and the change
+// feed, wired from config. The cluster primary (main.ts) runs several of these on shared ports.
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import type { SecureContextOptions } from 'node:tls';
 import { join } from 'node:path';
-import { createLogger, createRedis, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
+import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
+import { DirectoryLogin } from './access/login.js';
+import { StoreChanges } from './changes.js';
 import { MessageStore } from './engine/index.js';
 import { EventPublisher } from './events.js';
+import { startImapServer, type ImapServer } from './imap/server.js';
 import { startLmtpServer, type LmtpServer } from './lmtp/server.js';
 import { sendQuotaWarning } from './quota-warning.js';
 
 export interface StoreService {
   lmtp: LmtpServer;
+  /** Absent when store.imap is null. */
+  imap?: ImapServer;
+  imaps?: ImapServer;
+  changes: StoreChanges;
   store: MessageStore;
   stop(graceMs?: number): Promise<void>;
 }
@@ -22,11 +31,56 @@ export interface StoreServiceOptions {
   port?: number;
 }
 
+function tlsMaterial(config: Config): SecureContextOptions | undefined {
+  const { cert, key, ca, minVersion } = config.tls;
+  if (!cert || !key) return undefined;
+  return { cert: readFileSync(cert), key: readFileSync(key), ...(ca ? { ca: readFileSync(ca) } : {}), minVersion };
+}
+
+/** The mail access listeners (IMAP now; POP3 next to it), which share the login policy. */
+async function startAccess(
+  opts: StoreServiceOptions,
+  store: MessageStore,
+  changes: StoreChanges,
+  host: string,
+  logger: Logger,
+): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer }; directory: Directory }> {
+  const { config } = opts;
+  const sc = config.store;
+  const directory = new Directory(config.directory, { logger });
+  const login = new DirectoryLogin(directory, {
+    plaintextAuth: sc.plaintextAuth,
+    proxyAdmins: sc.proxyAuth.admins,
+    proxyTrustedNetworks: sc.proxyAuth.trustedNetworks,
+  });
+  const tls = tlsMaterial(config);
+  const common = {
+    login,
+    changes,
+    hostname: host,
+    idleTimeoutMs: sc.imapIdleTimeoutMs,
+    maxConnectionsPerAddress: sc.maxConnectionsPerIp,
+    maxAppendBytes: config.limits.maxMessageSize,
+    logger,
+    ...(tls ? { tls } : {}),
+  };
+  const servers: { imap?: ImapServer; imaps?: ImapServer } = {};
+  if (sc.imap) {
+    servers.imap = await startImapServer(store, { ...common, host: sc.imap.host, port: sc.imap.port });
+    logger.info({ port: servers.imap.port, starttls: tls !== undefined }, 'store IMAP listening');
+  }
+  if (sc.imaps) {
+    if (!tls) throw new Error('store.imaps needs tls.cert and tls.key');
+    servers.imaps = await startImapServer(store, { ...common, host: sc.imaps.host, port: sc.imaps.port, implicitTls: true });
+    logger.info({ port: servers.imaps.port }, 'store IMAPS listening');
+  }
+  return { servers, directory };
+}
+
 export async function startStoreService(opts: StoreServiceOptions): Promise<StoreService> {
   const { config } = opts;
   const host = opts.host ?? osHostname();
   const logger = opts.logger ?? createLogger({ service: 'store', host, level: config.log.level });
-  const store = MessageStore.open(config.store, { logger });
   const mailLog = config.log.mailLog ? new MailLog(join(config.paths.log, 'mail.log'), host) : undefined;
   let redis: RedisClient | undefined;
   try {
@@ -39,6 +93,18 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     logger.warn({ err }, 'events disabled: cannot create the Redis client');
   }
   const events = new EventPublisher(redis, config.redis.keyPrefix, host);
+  let subscriber: RedisClient | undefined;
+  try {
+    subscriber = createRedis(config.redis, {
+      usePrefix: false,
+      connectionName: `store-${host}-${process.pid}-changes`,
+      onError: (err) => logger.debug({ err: err.message }, 'redis (change feed) unavailable'),
+    });
+  } catch (err) {
+    logger.warn({ err }, 'change feed limited to this process: cannot create the Redis client');
+  }
+  const changes = new StoreChanges(config.redis.keyPrefix, redis, subscriber, logger);
+  const store = MessageStore.open(config.store, { logger, onChange: (user) => changes.notify(user) });
   const lmtp = await startLmtpServer(store, {
     hostname: host,
     defaultDomain: config.directory.defaultDomain,
@@ -67,11 +133,16 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     },
   });
   logger.info({ port: lmtp.port }, 'store LMTP listening');
+  const access = await startAccess(opts, store, changes, host, logger);
   return {
     lmtp,
+    ...access.servers,
     store,
+    changes,
     async stop(graceMs = 30000) {
-      await lmtp.close(graceMs);
+      await Promise.all([lmtp.close(graceMs), ...Object.values(access.servers).map((s) => s.close(graceMs))]);
+      await access.directory.close();
+      subscriber?.disconnect();
       await mailLog?.close();
       redis?.disconnect();
       store.close();

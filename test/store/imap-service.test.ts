@@ -1,0 +1,62 @@
+// The IMAP listener of the real store process (cluster primary with 2 workers, as in
+// production): demo users log in against slapd, mail delivered over LMTP shows up, and an IDLE
+// session hears of deliveries whichever worker took the LMTP connection (Redis change feed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ImapFlow } from 'imapflow';
+import { startRedis } from '../harness/redis.js';
+import { startSlapd } from '../harness/slapd.js';
+import { startStore } from '../harness/store.js';
+import { LmtpClient, message } from '../harness/lmtp-client.js';
+import { RawImap } from './imap-helpers.js';
+
+test('store process: IMAP login, LMTP deliveries reach an IDLE session from both workers', async () => {
+  const slapd = await startSlapd({ demo: true });
+  const redis = await startRedis();
+  const store = await startStore({ workers: 2, redisPort: redis.port, ldapUrl: slapd.url });
+  try {
+    const { client: idler } = await RawImap.open(store.imapPort);
+    assert.match((await idler.command('l', 'LOGIN alice demo-password')).at(-1)!, /^l OK/);
+    const sel = await idler.command('s', 'SELECT INBOX');
+    const before = Number(/\* (\d+) EXISTS/.exec(sel.join('\n'))![1]);
+    idler.write('i IDLE\r\n');
+    assert.equal(await idler.line(), '+ idling');
+    await new Promise((r) => setTimeout(r, 300)); // both workers' subscriptions are up
+    // One LMTP connection per message: the primary hands connections to the workers in turn,
+    // so some deliveries are made by the worker that does not hold the IDLE session. The
+    // fallback poll is 15 s; each EXISTS must come well before that.
+    for (let i = 1; i <= 4; i++) {
+      const { client } = await LmtpClient.open(store.port);
+      await client.command('LHLO relay1');
+      const r = await client.transaction('carol@example.org', ['<alice@example.test>'], message(`idle ${i}`, 'hello\r\n'));
+      assert.match(r.data[0] ?? '', /^250/);
+      await client.close();
+      const started = Date.now();
+      for (;;) {
+        const line = await idler.line(5000);
+        if (line === `* ${before + i} EXISTS`) break;
+        assert.notEqual(line, '<closed>');
+      }
+      assert.ok(Date.now() - started < 5000);
+    }
+    idler.write('DONE\r\n');
+    assert.deepEqual(await idler.tagged('i'), ['i OK IDLE terminated']);
+    idler.close();
+
+    const flow = new ImapFlow({ host: '127.0.0.1', port: store.imapPort, secure: false, auth: { user: 'alice@example.test', pass: 'demo-password' }, logger: false });
+    await flow.connect();
+    const lock = await flow.getMailboxLock('INBOX');
+    try {
+      const subjects: string[] = [];
+      for await (const m of flow.fetch('1:*', { envelope: false, headers: ['subject'] })) subjects.push(m.headers?.toString('utf8').trim() ?? '');
+      assert.deepEqual(subjects.slice(-4), ['Subject: idle 1', 'Subject: idle 2', 'Subject: idle 3', 'Subject: idle 4']);
+    } finally {
+      lock.release();
+      await flow.logout();
+    }
+  } finally {
+    await store.cleanup();
+    await redis.stop();
+    await slapd.stop();
+  }
+});
