@@ -3,7 +3,21 @@
 import type { StateName } from './state.js';
 
 const ALWAYS = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE'];
-const AFTER_LOGIN = ['UNSELECT', 'UIDPLUS', 'CHILDREN', 'SPECIAL-USE', 'MOVE', 'IDLE'];
+const AFTER_LOGIN = [
+  'UNSELECT',
+  'UIDPLUS',
+  'CHILDREN',
+  'SPECIAL-USE',
+  'MOVE',
+  'IDLE',
+  'NAMESPACE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+  'QUOTA=RES-MESSAGE',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'STATUS=SIZE',
+];
 
 export interface ConnectionCapabilities {
   /** STARTTLS can be done now (a certificate is configured, the connection is not TLS yet). */

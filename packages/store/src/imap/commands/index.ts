@@ -1,5 +1,6 @@
 // The command table: name -> module. Which commands exist, in which states, and which may
 // follow UID is data here, not branches in the session (Dovecot's imap-commands.c).
+import { getQuotaCommand, getQuotaRootCommand, namespaceCommand, setQuotaCommand } from './account.js';
 import { appendCommand } from './append.js';
 import { authenticateCommand, loginCommand, startTlsCommand } from './auth.js';
 import { copyCommand, moveCommand } from './copy.js';
@@ -42,6 +43,10 @@ const ALL: CommandSpec[] = [
   copyCommand,
   moveCommand,
   idleCommand,
+  namespaceCommand,
+  getQuotaRootCommand,
+  getQuotaCommand,
+  setQuotaCommand,
   searchCommand,
 ];
 

@@ -5,6 +5,7 @@ import { MAILBOX_SEPARATOR } from '../../mailbox-name.js';
 import { encodeAstring } from '../encode.js';
 import { bad, no } from '../errors.js';
 import type { ImapSession } from '../session.js';
+import type { ImapArg } from '../parser.js';
 import type { AuthenticatedState } from '../state.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
@@ -91,30 +92,43 @@ export const unsubscribeCommand: CommandSpec = {
   },
 };
 
-const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN']);
+const STATUS_ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'SIZE', 'HIGHESTMODSEQ']);
+
+/** STATUS items of a list (also LIST ... RETURN (STATUS (...)), RFC 5819). */
+export function parseStatusItems(list: ImapArg[]): string[] {
+  const items = list.map((a) => {
+    const item = a.type === 'atom' ? a.value.toUpperCase() : '';
+    if (!STATUS_ITEMS.has(item)) throw bad('Invalid status item');
+    return item;
+  });
+  if (items.length === 0) throw bad('Empty status item list');
+  return items;
+}
+
+/** The `* STATUS` response of one mailbox. */
+export function statusResponse(session: ImapSession, name: string, items: string[]): string {
+  const st = authState(session).mailboxes.status(name);
+  const values: Record<string, number> = {
+    MESSAGES: st.messages,
+    // \Recent is not tracked (docs/conformance.md): no message is ever recent.
+    RECENT: 0,
+    UIDNEXT: st.uidNext,
+    UIDVALIDITY: st.uidValidity,
+    UNSEEN: st.unseen,
+    SIZE: st.sizeBytes,
+    HIGHESTMODSEQ: st.highestModseq,
+  };
+  return `* STATUS ${encodeAstring(st.name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+}
 
 export const statusCommand: CommandSpec = {
   name: 'STATUS',
   states: AUTHENTICATED,
   handle({ args, session }) {
     const name = args.astring('mailbox name');
-    const items = args.list('status items').map((a) => {
-      const item = a.type === 'atom' ? a.value.toUpperCase() : '';
-      if (!STATUS_ITEMS.has(item)) throw bad('Invalid status item');
-      return item;
-    });
+    const items = parseStatusItems(args.list('status items'));
     args.end();
-    if (items.length === 0) throw bad('Empty status item list');
-    const st = authState(session).mailboxes.status(name);
-    const values: Record<string, number> = {
-      MESSAGES: st.messages,
-      // \Recent is not tracked (docs/conformance.md): no message is ever recent.
-      RECENT: 0,
-      UIDNEXT: st.uidNext,
-      UIDVALIDITY: st.uidValidity,
-      UNSEEN: st.unseen,
-    };
-    session.send(`* STATUS ${encodeAstring(st.name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`);
+    session.send(statusResponse(session, name, items));
     return ok('STATUS completed');
   },
 };
