@@ -17,6 +17,7 @@ const AFTER_LOGIN = [
   'LIST-EXTENDED',
   'LIST-STATUS',
   'STATUS=SIZE',
+  'MULTIAPPEND',
 ];
 
 export interface ConnectionCapabilities {

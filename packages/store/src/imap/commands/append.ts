@@ -1,18 +1,26 @@
-// APPEND (RFC 3501 6.3.11) with the APPENDUID response code (UIDPLUS, RFC 4315). The message
-// goes through the engine's delivery path (same durability, quota and single-instance rules as
-// LMTP) into the named mailbox, with the client's flags and INTERNALDATE.
-import { StoreError } from '../../engine/index.js';
+// APPEND (RFC 3501 6.3.11) and MULTIAPPEND (RFC 3502) with the APPENDUID response code
+// (UIDPLUS, RFC 4315). Each message goes through the engine's delivery path (same durability,
+// quota and single-instance rules as LMTP) into the named mailbox, with the client's flags and
+// INTERNALDATE; several messages in one command are stored all or none.
+import { StoreError, type DeliveryOutcome, type UserMailbox } from '../../engine/index.js';
 import { parseDateTime } from '../dates.js';
 import { bad, no } from '../errors.js';
-import { parseFlag } from './args.js';
+import { formatSequenceSet } from '../seqset.js';
+import type { ImapSession } from '../session.js';
+import { parseFlag, type Args } from './args.js';
 import { authState } from './mailboxes.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
-export const appendCommand: CommandSpec = {
-  name: 'APPEND',
-  states: AUTHENTICATED,
-  async handle({ args, session }) {
-    const name = args.astring('mailbox name');
+interface AppendItem {
+  flags: string[];
+  internalDate?: Date;
+  data: Buffer;
+}
+
+function parseItems(args: Args): AppendItem[] {
+  const items: AppendItem[] = [];
+  // MULTIAPPEND (RFC 3502): one or more [flags] [date-time] literal groups.
+  while (args.remaining > 0) {
     let flags: string[] = [];
     let internalDate: Date | undefined;
     if (args.peek()?.type === 'list') flags = args.list('flags').map(parseFlag);
@@ -23,8 +31,40 @@ export const appendCommand: CommandSpec = {
     }
     const msg = args.next('message literal');
     if (msg.type !== 'literal') throw bad('Message must be sent as a literal');
-    args.end();
     if (msg.value.length === 0) throw no('Cannot append an empty message');
+    items.push({ flags, ...(internalDate ? { internalDate } : {}), data: msg.value });
+  }
+  if (items.length === 0) throw bad('Missing message literal');
+  return items;
+}
+
+function refusal(outcome: DeliveryOutcome | undefined, session: ImapSession): never {
+  switch (outcome?.status) {
+    case 'over-quota':
+      throw no('Quota exceeded', 'OVERQUOTA');
+    case 'too-large':
+      throw no('Message larger than the quota', 'OVERQUOTA');
+    case 'partition-full':
+      throw no('Mail storage is full, try again later', 'UNAVAILABLE');
+    default:
+      session.logger?.error({ outcome }, 'imap append failed');
+      throw no('Internal error occurred. Refer to server log for more information.', 'SERVERBUG');
+  }
+}
+
+/** MULTIAPPEND is all or nothing: messages already stored by a failed command are removed. */
+async function undo(mailboxes: UserMailbox, target: string, uids: number[]): Promise<void> {
+  if (uids.length === 0) return;
+  mailboxes.setFlags(target, uids, 'add', ['\\Deleted']);
+  await mailboxes.expunge(target, uids);
+}
+
+export const appendCommand: CommandSpec = {
+  name: 'APPEND',
+  states: AUTHENTICATED,
+  async handle({ args, session }) {
+    const name = args.astring('mailbox name');
+    const items = parseItems(args);
     const { user, mailboxes } = authState(session);
     let target: string;
     try {
@@ -33,26 +73,26 @@ export const appendCommand: CommandSpec = {
       if (err instanceof StoreError && err.kind === 'notFound') throw no('Mailbox does not exist', 'TRYCREATE');
       throw err;
     }
-    const [outcome] = await session.opts.store.deliver(
-      { data: msg.value },
-      [{ user, ...(target !== 'INBOX' ? { folder: target } : {}) }],
-      { flags, ...(internalDate ? { internalDate } : {}) },
-    );
-    switch (outcome?.status) {
-      case 'stored':
-        // Delivery falls back to INBOX when the folder vanished meanwhile: say so, and do not
-        // hand out a UID of another mailbox as if it were in the one asked for.
-        if (outcome.folder !== target) return ok(`APPEND completed, but into ${outcome.folder}: ${target} was deleted meanwhile`);
-        return ok('APPEND completed', `APPENDUID ${outcome.uidValidity} ${outcome.uid}`);
-      case 'over-quota':
-        throw no('Quota exceeded', 'OVERQUOTA');
-      case 'too-large':
-        throw no('Message larger than the quota', 'OVERQUOTA');
-      case 'partition-full':
-        throw no('Mail storage is full, try again later', 'UNAVAILABLE');
-      default:
-        session.logger?.error({ outcome }, 'imap append failed');
-        throw no('Internal error occurred. Refer to server log for more information.', 'SERVERBUG');
+    const uids: number[] = [];
+    let uidValidity = 0;
+    for (const item of items) {
+      const [outcome] = await session.opts.store.deliver(
+        { data: item.data },
+        [{ user, ...(target !== 'INBOX' ? { folder: target } : {}) }],
+        { flags: item.flags, ...(item.internalDate ? { internalDate: item.internalDate } : {}) },
+      );
+      if (outcome?.status === 'stored' && outcome.folder === target && (uidValidity === 0 || outcome.uidValidity === uidValidity)) {
+        uidValidity = outcome.uidValidity;
+        uids.push(outcome.uid);
+        continue;
+      }
+      // Delivery falls back to INBOX when the folder vanished meanwhile: that is a failure
+      // here, and a message stored there is taken back like the others.
+      if (outcome?.status === 'stored') await undo(mailboxes, outcome.folder, [outcome.uid]);
+      await undo(mailboxes, target, uids).catch((err: unknown) => session.logger?.error({ err }, 'imap append: undo failed'));
+      if (outcome?.status === 'stored') throw no(`${target} was deleted meanwhile`, 'TRYCREATE');
+      refusal(outcome, session);
     }
+    return ok('APPEND completed', `APPENDUID ${uidValidity} ${formatSequenceSet(uids)}`);
   },
 };
