@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
 import { Provisioner } from '@tiermail/core';
+import { UserSessionLimit } from '@tiermail/store/access/user-limit';
 import { testCert } from '../harness/tls.js';
 import { deliver, RawImap, rfc822, startImapFixture, type ImapFixture } from './imap-helpers.js';
 
@@ -109,4 +110,26 @@ test('accounts that are not active, or not allowed IMAP, are refused with CONTAC
   assert.deepEqual(await client.command('a', 'LOGIN held held-password'), ['a NO [CONTACTADMIN] Account not available; contact your administrator']);
   assert.deepEqual(await client.command('b', 'LOGIN nopop nopop-password'), ['b NO [CONTACTADMIN] Account not available; contact your administrator']);
   client.close();
+});
+
+test('store.maxConnectionsPerUser: the session over the limit is refused with LIMIT, a freed slot is reusable', async () => {
+  const limited = await startImapFixture({ userLimit: new UserSessionLimit(2), authFailureDelayMs: 10 });
+  try {
+    const clients: RawImap[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { client } = await RawImap.open(limited.port);
+      assert.match((await client.command('a', 'LOGIN alice demo-password')).at(-1)!, /^a OK/);
+      clients.push(client);
+    }
+    const { client: third } = await RawImap.open(limited.port);
+    assert.deepEqual(await third.command('b', 'LOGIN alice demo-password'), ['b NO [LIMIT] Too many connections for this user']);
+    // Another user is not affected.
+    assert.match((await third.command('c', 'LOGIN bob demo-password')).at(-1)!, /^c OK/);
+    await clients[0]!.command('d', 'LOGOUT');
+    const { client: fourth } = await RawImap.open(limited.port);
+    assert.match((await fourth.command('e', 'LOGIN alice demo-password')).at(-1)!, /^e OK/);
+    for (const c of [...clients, third, fourth]) c.close();
+  } finally {
+    await limited.stop();
+  }
 });

@@ -6,6 +6,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { join } from 'node:path';
 import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
 import { DirectoryLogin } from './access/login.js';
+import { UserSessionLimit } from './access/user-limit.js';
 import { StoreChanges } from './changes.js';
 import { MessageStore } from './engine/index.js';
 import { EventPublisher } from './events.js';
@@ -54,7 +55,9 @@ async function startAccess(
     proxyTrustedNetworks: sc.proxyAuth.trustedNetworks,
   });
   const tls = tlsMaterial(config);
+  const userLimit = new UserSessionLimit(sc.maxConnectionsPerUser);
   const common = {
+    userLimit,
     login,
     changes,
     hostname: host,

@@ -39,6 +39,12 @@ export const storeSchema = z
       .describe('SASL PLAIN with authzid = user, authcid = a proxy admin, as the MMP logs in'),
     imapIdleTimeoutMs: duration.default(1800000).describe('IMAP autologout after this long without a command, in ms (RFC 3501: at least 30 min)'),
     pop3IdleTimeoutMs: duration.default(600000).describe('POP3 autologout after this long without a command, in ms (RFC 1939: at least 10 min)'),
+    maxConnectionsPerUser: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .describe('IMAP/POP3 sessions one user may hold per worker process; 0 for no limit'),
     maxConnectionsPerIp: z
       .number()
       .int()

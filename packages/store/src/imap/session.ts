@@ -11,6 +11,7 @@ import type { CommandContext, CommandSpec, Continuation, HandlerResult } from '.
 import { statusLine } from './encode.js';
 import { errorReply, type Tagged } from './errors.js';
 import { ImapReceiver, type ImapCommand, type ReceiverEvent } from './parser.js';
+import type { UserSessionLimit } from '../access/user-limit.js';
 import type { ChangeFeed } from '../changes.js';
 import type { ImapState, ImapStore, LoginPolicy } from './state.js';
 
@@ -23,6 +24,8 @@ export interface ImapSessionOptions {
   secure?: boolean;
   /** STARTTLS can be offered (the server has a certificate). @defaultValue false */
   startTls?: boolean;
+  /** Sessions per user in this process (store.maxConnectionsPerUser); no limit when absent. */
+  userLimit?: UserSessionLimit;
   /** Where the session hears that the user's mailboxes changed elsewhere (IDLE). */
   changes?: ChangeFeed;
   /** While in IDLE, look for changes this often even without a notice (Redis down).
@@ -61,13 +64,16 @@ export class ImapSession {
   /** Extensions the client turned on with ENABLE (none are enable-able yet). */
   readonly enabled = new Set<string>();
   authFailures = 0;
-  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes'>> & Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes'>;
+  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit'>> &
+    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit'>;
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
   /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
   tlsRequested = false;
   private unwatch: (() => void) | null = null;
+  /** The user whose slot in opts.userLimit this session holds. */
+  private slotOf: string | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -174,6 +180,14 @@ export class ImapSession {
     this.state = { kind: 'logout' };
   }
 
+  /** Takes the user's session slot before login completes; false at the limit. */
+  takeUserSlot(user: string): boolean {
+    if (!this.opts.userLimit) return true;
+    if (!this.opts.userLimit.acquire(user)) return false;
+    this.slotOf = user;
+    return true;
+  }
+
   /** Logged in: from now on, changes made elsewhere reach this session (IDLE). */
   loggedIn(user: string): void {
     this.unwatch?.();
@@ -210,6 +224,8 @@ export class ImapSession {
     this.stopIdle();
     this.unwatch?.();
     this.unwatch = null;
+    if (this.slotOf !== null) this.opts.userLimit?.release(this.slotOf);
+    this.slotOf = null;
     if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.mailboxes.close();
     this.state = { kind: 'not-authenticated' };
   }

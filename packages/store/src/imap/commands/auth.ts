@@ -33,6 +33,10 @@ async function login(session: ImapSession, authcid: string, password: string, au
     if (session.authFailures >= session.opts.maxAuthFailures) session.bye('Too many failed logins');
     throw no(result.text, result.code);
   }
+  if (!session.takeUserSlot(result.user)) {
+    session.logger?.warn({ user: result.user }, 'imap login refused: too many sessions for this user');
+    throw no('Too many connections for this user', 'LIMIT');
+  }
   const mailboxes = session.opts.store.openUser(result.user);
   session.state = { kind: 'authenticated', user: result.user, mailboxes };
   session.loggedIn(result.user);
