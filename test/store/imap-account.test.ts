@@ -25,9 +25,9 @@ async function bob(): Promise<RawImap> {
   return client;
 }
 
-test('NAMESPACE: the personal namespace only', async () => {
+test('NAMESPACE: personal and other users', async () => {
   const c = await bob();
-  assert.deepEqual(await c.command('a', 'NAMESPACE'), ['* NAMESPACE (("" "/")) NIL NIL', 'a OK NAMESPACE completed']);
+  assert.deepEqual(await c.command('a', 'NAMESPACE'), ['* NAMESPACE (("" "/")) (("Other Users/" "/")) NIL', 'a OK NAMESPACE completed']);
   c.close();
 });
 

@@ -101,25 +101,47 @@ export class MessageStore {
     });
   }
 
+  /** Brings the share index in step with the owner's ACLs (after SETACL, DELETEACL, RENAME,
+   * DELETE of a shared mailbox). */
+  syncShares(owner: string): void {
+    this.assertOpen();
+    const canonical = canonicalUser(owner);
+    const mbx = this.openUser(canonical, { create: false });
+    try {
+      this.registry.syncShares(canonical, mbx.allAcl().filter((e) => e.rights.includes('l')));
+    } finally {
+      mbx.close();
+    }
+  }
+
+  /** Mailboxes other users shared with `user` (or with anyone), as the index knows them; the
+   * caller checks the owner's ACL itself, the index may lag behind. */
+  sharedWith(user: string): Array<{ owner: string; mailbox: string }> {
+    this.assertOpen();
+    const canonical = canonicalUser(user);
+    return this.registry.sharesFor([canonical, 'anyone']).filter((s) => s.owner !== canonical);
+  }
+
   /**
    * COPY (RFC 3501 6.4.7, UIDPLUS): each message of `uids` in `from`, in UID order, becomes a
    * new message of `to` with the same flags and INTERNALDATE, linked to the same body. Counted
    * against the quota like a delivery. Stops at the first failure and reports what was done,
    * so a partial copy can be undone by the caller (RFC 3501: COPY is all or nothing).
    */
-  async copyMessages(user: string, from: string, uids: number[], to: string): Promise<CopyResult> {
+  async copyMessages(user: string, from: string, uids: number[], to: string, toUser: string = user): Promise<CopyResult> {
     this.assertOpen();
     const mbx = this.openUser(user, { create: false });
+    const destMbx = toUser === user ? mbx : this.openUser(toUser, { create: false });
     const copied: Array<[number, number]> = [];
     let uidValidity = 0;
     try {
-      const dest = mbx.status(to);
+      const dest = destMbx.status(to);
       uidValidity = dest.uidValidity;
       const wanted = new Set(uids);
       for (const m of mbx.messages(from)) {
         if (!wanted.has(m.uid)) continue;
         const file = mbx.readMessage(from, m.uid);
-        const [outcome] = await deliverMessage(this.env, { stored: file.path }, [{ user, folder: dest.name }], {
+        const [outcome] = await deliverMessage(this.env, { stored: file.path }, [{ user: toUser, folder: dest.name }], {
           internalDate: m.internalDate,
           flags: m.flags,
         });
@@ -131,7 +153,8 @@ export class MessageStore {
       return { ok: true, uidValidity, copied };
     } finally {
       mbx.close();
-      if (copied.length > 0) this.onChange(canonicalUser(user));
+      if (destMbx !== mbx) destMbx.close();
+      if (copied.length > 0) this.onChange(canonicalUser(toUser));
     }
   }
 

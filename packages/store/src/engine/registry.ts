@@ -47,6 +47,25 @@ export class UserRegistry {
     return partition;
   }
 
+  /** Replaces the share index entries of one owner (from its ACLs). */
+  syncShares(owner: string, entries: Array<{ mailbox: string; identifier: string }>): void {
+    immediateSync(this.db, () => {
+      stmt(this.db, 'DELETE FROM shares WHERE owner = ?').run(owner);
+      const ins = stmt(this.db, 'INSERT OR IGNORE INTO shares (grantee, owner, mailbox) VALUES (?, ?, ?)');
+      for (const e of entries) ins.run(e.identifier, owner, e.mailbox);
+    });
+  }
+
+  /** Mailboxes of other users with an ACL entry for one of the grantees. */
+  sharesFor(grantees: string[]): Array<{ owner: string; mailbox: string }> {
+    if (grantees.length === 0) return [];
+    const marks = grantees.map(() => '?').join(', ');
+    return stmt(this.db, `SELECT DISTINCT owner, mailbox FROM shares WHERE grantee IN (${marks}) ORDER BY owner, mailbox`).all(...grantees) as Array<{
+      owner: string;
+      mailbox: string;
+    }>;
+  }
+
   usersOn(partition: string): string[] {
     const rows = stmt(this.db, 'SELECT user FROM users WHERE partition = ? ORDER BY user').all(partition) as Array<{ user: string }>;
     return rows.map((r) => r.user);

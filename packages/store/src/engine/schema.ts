@@ -85,4 +85,12 @@ CREATE TABLE IF NOT EXISTS users (
   created INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_partition ON users (partition);
+-- Which mailboxes are shared with whom (derived from the owners' ACLs, kept in step by
+-- MessageStore.syncShares), so "Other Users" can be listed without opening every user.
+CREATE TABLE IF NOT EXISTS shares (
+  grantee TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  PRIMARY KEY (grantee, owner, mailbox)
+) WITHOUT ROWID;
 `;

@@ -144,6 +144,14 @@ export class UserMailbox {
     else stmt(db, 'INSERT OR REPLACE INTO acl (mailbox_id, identifier, rights) VALUES (?, ?, ?)').run(mb.id, identifier, sorted);
   }
 
+  /** Every ACL entry of every mailbox (for the store's share index). */
+  allAcl(): Array<AclEntry & { mailbox: string }> {
+    const { db } = this.handle();
+    return stmt(db, 'SELECT m.name AS mailbox, a.identifier AS identifier, a.rights AS rights FROM acl a JOIN mailboxes m ON m.id = a.mailbox_id').all() as Array<
+      AclEntry & { mailbox: string }
+    >;
+  }
+
   deleteAcl(name: string, identifier: string): void {
     this.setAcl(name, identifier, '');
   }

@@ -18,6 +18,8 @@ const AFTER_LOGIN = [
   'LIST-STATUS',
   'STATUS=SIZE',
   'MULTIAPPEND',
+  'ACL',
+  'RIGHTS=kxte',
 ];
 
 export interface ConnectionCapabilities {

@@ -72,6 +72,7 @@ export class ImapSession {
   /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
   tlsRequested = false;
   private unwatch: (() => void) | null = null;
+  private unwatchShared: (() => void) | null = null;
   /** The user whose slot in opts.userLimit this session holds. */
   private slotOf: string | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -226,8 +227,26 @@ export class ImapSession {
     this.unwatch = null;
     if (this.slotOf !== null) this.opts.userLimit?.release(this.slotOf);
     this.slotOf = null;
-    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.mailboxes.close();
+    if (this.state.kind === 'selected') this.leaveSelected();
+    if (this.state.kind === 'authenticated') this.state.mailboxes.close();
     this.state = { kind: 'not-authenticated' };
+  }
+
+  /** Back to Authenticated with the user's own mailboxes; another user's store, opened for a
+   * shared mailbox, is closed. */
+  leaveSelected(): void {
+    const s = this.state;
+    if (s.kind !== 'selected') return;
+    if (s.mailboxes !== s.home) s.mailboxes.close();
+    this.unwatchShared?.();
+    this.unwatchShared = null;
+    this.state = { kind: 'authenticated', user: s.user, mailboxes: s.home };
+  }
+
+  /** A shared mailbox is selected: its owner's changes must wake this session too (IDLE). */
+  watchShared(owner: string): void {
+    this.unwatchShared?.();
+    this.unwatchShared = this.opts.changes?.watch(owner, () => this.onStoreChange()) ?? null;
   }
 
   private literalLimit(name: string): number {

@@ -6,7 +6,9 @@ import type { SelectedMailbox } from './selected.js';
 export type ImapState =
   | { kind: 'not-authenticated' }
   | { kind: 'authenticated'; user: string; mailboxes: UserMailbox }
-  | { kind: 'selected'; user: string; mailboxes: UserMailbox; selected: SelectedMailbox }
+  /** mailboxes: the store of the selected mailbox's owner (another user's for a shared one);
+   * home: the user's own, which LIST, CREATE, APPEND ... keep using. */
+  | { kind: 'selected'; user: string; mailboxes: UserMailbox; home: UserMailbox; selected: SelectedMailbox }
   | { kind: 'logout' };
 
 export type StateName = ImapState['kind'];
@@ -15,7 +17,7 @@ export type AuthenticatedState = Extract<ImapState, { kind: 'authenticated' | 's
 export type SelectedState = Extract<ImapState, { kind: 'selected' }>;
 
 /** What the IMAP layer needs of the engine: a user's mailboxes and delivery (APPEND). */
-export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver' | 'copyMessages'>;
+export type ImapStore = Pick<MessageStore, 'openUser' | 'deliver' | 'copyMessages' | 'syncShares' | 'sharedWith'>;
 
 /** Who may log in (access/login.ts): the directory in production. */
 export type { LoginPolicy } from '../access/login.js';

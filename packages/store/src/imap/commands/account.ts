@@ -6,6 +6,7 @@ import { MAILBOX_SEPARATOR } from '../../mailbox-name.js';
 import { encodeAstring, encodeString } from '../encode.js';
 import { no } from '../errors.js';
 import type { ImapSession } from '../session.js';
+import { OTHER_USERS } from '../shared.js';
 import { authState } from './mailboxes.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
@@ -14,8 +15,9 @@ export const namespaceCommand: CommandSpec = {
   states: AUTHENTICATED,
   handle({ args, session }) {
     args.end();
-    // Personal namespace only: shared folders (ACL "Other Users") are not offered yet.
-    session.send(`* NAMESPACE (("" ${encodeString(MAILBOX_SEPARATOR)})) NIL NIL`);
+    // Personal, and other users' mailboxes shared through ACLs; no public namespace.
+    const sep = encodeString(MAILBOX_SEPARATOR);
+    session.send(`* NAMESPACE (("" ${sep})) ((${encodeString(OTHER_USERS + MAILBOX_SEPARATOR)} ${sep})) NIL`);
     return ok('NAMESPACE completed');
   },
 };

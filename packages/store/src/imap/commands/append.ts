@@ -4,11 +4,11 @@
 // INTERNALDATE; several messages in one command are stored all or none.
 import { StoreError, type DeliveryOutcome, type UserMailbox } from '../../engine/index.js';
 import { parseDateTime } from '../dates.js';
-import { bad, no } from '../errors.js';
+import { bad, ImapError, no, type Tagged } from '../errors.js';
+import { resolveMailbox, type ResolvedMailbox } from '../shared.js';
 import { formatSequenceSet } from '../seqset.js';
 import type { ImapSession } from '../session.js';
 import { parseFlag, type Args } from './args.js';
-import { authState } from './mailboxes.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
 interface AppendItem {
@@ -65,14 +65,26 @@ export const appendCommand: CommandSpec = {
   async handle({ args, session }) {
     const name = args.astring('mailbox name');
     const items = parseItems(args);
-    const { user, mailboxes } = authState(session);
-    let target: string;
+    let resolved: ResolvedMailbox;
     try {
-      target = mailboxes.status(name).name;
+      // Into another user's shared mailbox with the 'i' right (RFC 4314).
+      resolved = resolveMailbox(session, name, 'i');
     } catch (err) {
+      if (err instanceof ImapError && err.code === 'NONEXISTENT') throw no('Mailbox does not exist', 'TRYCREATE');
       if (err instanceof StoreError && err.kind === 'notFound') throw no('Mailbox does not exist', 'TRYCREATE');
       throw err;
     }
+    try {
+      return await appendTo(session, resolved, items);
+    } finally {
+      resolved.close();
+    }
+  },
+};
+
+async function appendTo(session: ImapSession, resolved: ResolvedMailbox, items: AppendItem[]): Promise<Tagged> {
+  {
+    const { owner: user, mailboxes, name: target } = resolved;
     const uids: number[] = [];
     let uidValidity = 0;
     for (const item of items) {
@@ -94,5 +106,5 @@ export const appendCommand: CommandSpec = {
       refusal(outcome, session);
     }
     return ok('APPEND completed', `APPENDUID ${uidValidity} ${formatSequenceSet(uids)}`);
-  },
-};
+  }
+}

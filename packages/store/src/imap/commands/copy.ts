@@ -5,7 +5,8 @@
 // go out at once (RFC 6851 3.3: the untagged OK with COPYUID comes first).
 import { StoreError, type CopyResult } from '../../engine/index.js';
 import { formatSequenceSet } from '../seqset.js';
-import { no } from '../errors.js';
+import { ImapError, no } from '../errors.js';
+import { resolveMailbox, type ResolvedMailbox } from '../shared.js';
 import type { ImapSession } from '../session.js';
 import { targetSeqs } from './fetch.js';
 import { requireWritable, selectedState } from './select.js';
@@ -39,17 +40,22 @@ async function copyOrMove({ args, session, uid }: CommandContext, move: boolean)
   if (move) requireWritable(s);
   const uids = seqs.map((n) => view.uidAt(n)).filter((u) => !view.isGhost(u));
   const verb = `${uid ? 'UID ' : ''}${move ? 'MOVE' : 'COPY'}`;
-  let target: string;
+  let resolved: ResolvedMailbox;
   try {
-    target = s.mailboxes.status(dest).name;
+    // The destination is the user's own or a shared one with the 'i' right.
+    resolved = resolveMailbox(session, dest, 'i');
   } catch (err) {
+    if (err instanceof ImapError && err.code === 'NONEXISTENT') throw no('Mailbox does not exist', 'TRYCREATE');
     if (err instanceof StoreError && err.kind === 'notFound') throw no('Mailbox does not exist', 'TRYCREATE');
     throw err;
   }
+  const target = resolved.name;
+  const toUser = resolved.owner;
+  resolved.close();
   if (uids.length === 0) return ok(`${verb} completed`);
-  const result = await session.opts.store.copyMessages(s.user, view.name, uids, target);
+  const result = await session.opts.store.copyMessages(s.mailboxes.user, view.name, uids, target, toUser);
   if (!result.ok) {
-    await undo(session, s.user, target, result);
+    await undo(session, toUser, target, result);
     failure(result);
   }
   if (result.copied.length === 0) return ok(`${verb} completed`);

@@ -1,6 +1,7 @@
 // The command table: name -> module. Which commands exist, in which states, and which may
 // follow UID is data here, not branches in the session (Dovecot's imap-commands.c).
 import { getQuotaCommand, getQuotaRootCommand, namespaceCommand, setQuotaCommand } from './account.js';
+import { deleteAclCommand, getAclCommand, listRightsCommand, myRightsCommand, setAclCommand } from './acl.js';
 import { appendCommand } from './append.js';
 import { authenticateCommand, loginCommand, startTlsCommand } from './auth.js';
 import { copyCommand, moveCommand } from './copy.js';
@@ -47,6 +48,11 @@ const ALL: CommandSpec[] = [
   getQuotaRootCommand,
   getQuotaCommand,
   setQuotaCommand,
+  getAclCommand,
+  setAclCommand,
+  deleteAclCommand,
+  myRightsCommand,
+  listRightsCommand,
   searchCommand,
 ];
 

@@ -9,6 +9,7 @@ import { bad } from '../errors.js';
 import type { ImapArg } from '../parser.js';
 import { argText } from './args.js';
 import type { ImapSession } from '../session.js';
+import { sharedListing } from '../shared.js';
 import { authState, parseStatusItems, statusResponse } from './mailboxes.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
@@ -69,11 +70,13 @@ function runList(session: ImapSession, response: 'LIST' | 'LSUB', reference: str
   }
   const matchers = patterns.filter((p) => p !== '').map((p) => listPattern(normalizePattern(reference, p)));
   const match = (name: string): boolean => matchers.some((m) => m(name));
-  const all = mailboxes.listMailboxes();
+  const shared = sharedListing(session);
+  const all = [...mailboxes.listMailboxes(), ...shared.mailboxes];
   const byName = new Map(all.map((m) => [m.name, m]));
+  const levels = new Set(shared.levels);
   const subscribed = new Set(mailboxes.subscriptions());
   const hasChildren = (name: string): boolean => all.some((m) => m.name.startsWith(name + MAILBOX_SEPARATOR));
-  const candidates = o.subscribedOnly ? [...subscribed] : all.map((m) => m.name);
+  const candidates = o.subscribedOnly ? [...subscribed] : [...all.map((m) => m.name), ...levels];
   const selected = (name: string): boolean => {
     if (o.specialUseOnly && !byName.get(name)?.specialUse) return false;
     return true;
@@ -98,7 +101,8 @@ function runList(session: ImapSession, response: 'LIST' | 'LSUB', reference: str
   for (const name of sortNames([...listed.keys()])) {
     const info = byName.get(name);
     const attrs: string[] = [];
-    if (!info) attrs.push(response === 'LSUB' ? '\\Noselect' : '\\NonExistent');
+    if (levels.has(name)) attrs.push('\\Noselect', '\\HasChildren');
+    else if (!info) attrs.push(response === 'LSUB' ? '\\Noselect' : '\\NonExistent');
     else {
       attrs.push(hasChildren(name) ? '\\HasChildren' : '\\HasNoChildren');
       if (info.specialUse) attrs.push(info.specialUse);

@@ -6,21 +6,24 @@ import { encodeAstring } from '../encode.js';
 import { bad, no } from '../errors.js';
 import type { ImapSession } from '../session.js';
 import type { ImapArg } from '../parser.js';
-import type { AuthenticatedState } from '../state.js';
+import { resolveMailbox } from '../shared.js';
+import type { UserMailbox } from '../../engine/index.js';
 import { AUTHENTICATED, ok, type CommandSpec } from './types.js';
 
-export function authState(session: ImapSession): AuthenticatedState {
+/** The user and their own mailboxes, in Authenticated or Selected (even while another user's
+ * shared mailbox is selected). */
+export function authState(session: ImapSession): { user: string; mailboxes: UserMailbox } {
   const s = session.state;
-  if (s.kind !== 'authenticated' && s.kind !== 'selected') throw bad('Not authenticated');
+  if (s.kind === 'selected') return { user: s.user, mailboxes: s.home };
+  if (s.kind !== 'authenticated') throw bad('Not authenticated');
   return s;
 }
 
-/** Leaves Selected without expunging (the mailbox is going away or changing its name). */
+/** Leaves Selected without expunging (one of the user's own mailboxes is going away or
+ * changing its name). */
 function deselectIf(session: ImapSession, affected: (name: string) => boolean): void {
   const s = session.state;
-  if (s.kind === 'selected' && affected(s.selected.name)) {
-    session.state = { kind: 'authenticated', user: s.user, mailboxes: s.mailboxes };
-  }
+  if (s.kind === 'selected' && s.mailboxes === s.home && affected(s.selected.name)) session.leaveSelected();
 }
 
 const within = (root: string) => (name: string) => name === root || name.startsWith(root + MAILBOX_SEPARATOR);
@@ -48,6 +51,7 @@ export const deleteCommand: CommandSpec = {
     const { mailboxes } = authState(session);
     const canonical = mailboxes.status(name).name;
     mailboxes.deleteMailbox(canonical);
+    session.opts.store.syncShares(mailboxes.user); // its ACL entries went with it
     deselectIf(session, (n) => n === canonical);
     return ok('DELETE completed');
   },
@@ -63,6 +67,7 @@ export const renameCommand: CommandSpec = {
     const { mailboxes } = authState(session);
     const canonical = mailboxes.status(from).name;
     mailboxes.renameMailbox(canonical, to);
+    session.opts.store.syncShares(mailboxes.user); // shared mailboxes keep their ACL under the new name
     // RENAME INBOX moves its messages and leaves INBOX itself in place (and empty).
     if (canonical !== 'INBOX') deselectIf(session, within(canonical));
     else deselectIf(session, (n) => n === 'INBOX');
@@ -107,7 +112,13 @@ export function parseStatusItems(list: ImapArg[]): string[] {
 
 /** The `* STATUS` response of one mailbox. */
 export function statusResponse(session: ImapSession, name: string, items: string[]): string {
-  const st = authState(session).mailboxes.status(name);
+  const target = resolveMailbox(session, name, 'r');
+  let st;
+  try {
+    st = target.mailboxes.status(target.name);
+  } finally {
+    target.close();
+  }
   const values: Record<string, number> = {
     MESSAGES: st.messages,
     // \Recent is not tracked (docs/conformance.md): no message is ever recent.
@@ -118,7 +129,8 @@ export function statusResponse(session: ImapSession, name: string, items: string
     SIZE: st.sizeBytes,
     HIGHESTMODSEQ: st.highestModseq,
   };
-  return `* STATUS ${encodeAstring(st.name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+  const shown = target.owner === authState(session).user ? st.name : name;
+  return `* STATUS ${encodeAstring(shown)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
 }
 
 export const statusCommand: CommandSpec = {

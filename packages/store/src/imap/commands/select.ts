@@ -9,6 +9,7 @@ import { parseSequenceSet, resolveUids } from '../seqset.js';
 import type { ImapSession } from '../session.js';
 import type { SelectedState } from '../state.js';
 import { SYSTEM_FLAGS } from './args.js';
+import { resolveMailbox } from '../shared.js';
 import { authState } from './mailboxes.js';
 import { AUTHENTICATED, ok, SELECTED, type CommandContext, type CommandSpec } from './types.js';
 
@@ -23,18 +24,28 @@ export function requireWritable(s: SelectedState): void {
 }
 
 function deselect(session: ImapSession): void {
-  const s = selectedState(session);
-  session.state = { kind: 'authenticated', user: s.user, mailboxes: s.mailboxes };
+  selectedState(session);
+  session.leaveSelected();
 }
 
 function select(ctx: CommandContext, readOnly: boolean): ReturnType<CommandSpec['handle']> {
   const { args, session } = ctx;
   const name = args.astring('mailbox name');
   args.end();
-  const { user, mailboxes } = authState(session);
   // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1), so leave the old one first.
-  session.state = { kind: 'authenticated', user, mailboxes };
-  const { view, uidNext } = SelectedMailbox.open(mailboxes, name, readOnly);
+  session.leaveSelected();
+  const { user, mailboxes: home } = authState(session);
+  const target = resolveMailbox(session, name, 'r');
+  let opened: { view: SelectedMailbox; uidNext: number };
+  try {
+    // Another user's mailbox is read-write only with every right a read-write session uses.
+    opened = SelectedMailbox.open(target.mailboxes, target.name, readOnly || !['s', 'w', 't', 'e'].every((r) => target.rights.includes(r)));
+  } catch (err) {
+    target.close();
+    throw err;
+  }
+  const { view, uidNext } = opened;
+  readOnly = view.readOnly;
   const flags = [...SYSTEM_FLAGS, ...view.keywords()];
   session.send(`* FLAGS ${encodeFlagList(flags)}`);
   session.send(`* OK [PERMANENTFLAGS ${readOnly ? '()' : encodeFlagList([...flags, '\\*'])}] Flags permitted`);
@@ -44,7 +55,8 @@ function select(ctx: CommandContext, readOnly: boolean): ReturnType<CommandSpec[
   if (firstUnseen >= 0) session.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
   session.send(`* OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`);
   session.send(`* OK [UIDNEXT ${uidNext}] Predicted next UID`);
-  session.state = { kind: 'selected', user, mailboxes, selected: view };
+  session.state = { kind: 'selected', user, mailboxes: target.mailboxes, home, selected: view };
+  if (target.owner !== user) session.watchShared(target.owner);
   return ok(`${ctx.name} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }
 
