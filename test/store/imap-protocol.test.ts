@@ -40,7 +40,7 @@ test('greeting and CAPABILITY say exactly what works, per state', async () => {
   const r = await client.tagged('e');
   assert.equal(r.at(-1), 'e OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UNSELECT UIDPLUS CHILDREN SPECIAL-USE MOVE IDLE NAMESPACE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE LIST-EXTENDED LIST-STATUS STATUS=SIZE MULTIAPPEND ACL RIGHTS=kxte] Logged in');
   assert.deepEqual(await client.command('f', 'LOGIN alice demo-password'), ['f BAD Already authenticated']);
-  assert.deepEqual(await client.command('g', 'ENABLE CONDSTORE'), ['* ENABLED', 'g OK ENABLE completed']);
+  assert.deepEqual(await client.command('g', 'ENABLE X-UNKNOWN'), ['* ENABLED', 'g OK ENABLE completed']);
   assert.deepEqual(await client.command('h', 'LOGOUT'), ['* BYE Logging out', 'h OK LOGOUT completed']);
   assert.ok(await client.closed());
 });
@@ -76,7 +76,7 @@ test('malformed and unknown commands answer BAD with the tag; the session goes o
   assert.deepEqual(await client.command('a2', 'UID FROB 1 x'), ['a2 BAD Unknown command UID FROB']);
   assert.deepEqual(await client.command('a3', 'FETCH 1 FLAGS'), ['a3 BAD No mailbox selected']);
   assert.deepEqual(await client.command('a4', 'SELECT'), ['a4 BAD Missing mailbox name']);
-  assert.deepEqual(await client.command('a5', 'SELECT INBOX extra'), ['a5 BAD Unexpected extra arguments']);
+  assert.deepEqual(await client.command('a5', 'SELECT INBOX extra'), ['a5 BAD Expected select parameters as a list']);
   // A good command resets the count of bad ones in a row.
   assert.deepEqual(await client.command('ok', 'NOOP'), ['ok OK NOOP completed']);
   assert.deepEqual(await client.command('a6', 'LIST "" ("unclosed"'), ['a6 BAD Unterminated list']);

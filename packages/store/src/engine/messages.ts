@@ -57,6 +57,12 @@ export function listMessages(db: Db, rawName: string, opts: { changedSinceModseq
   return rows.map(toInfo);
 }
 
+/** UIDs expunged after a MODSEQ (QRESYNC's VANISHED (EARLIER)), from the tombstones. */
+export function expungedSince(db: Db, rawName: string, modseq: number): number[] {
+  const mb = requireMailbox(db, rawName);
+  return (stmt(db, 'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mb.id, modseq) as Array<{ uid: number }>).map((r) => r.uid);
+}
+
 export function messageFile(ms: MailStore, rawName: string, uid: number): MessageFile {
   const mb = requireMailbox(ms.db, rawName);
   const row = stmt(ms.db, 'SELECT file, size FROM messages WHERE mailbox_id = ? AND uid = ?').get(mb.id, uid) as

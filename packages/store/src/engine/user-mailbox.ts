@@ -16,7 +16,7 @@ import {
   requireMailbox,
   toMailboxInfo,
 } from './mailboxes.js';
-import { expunge, listMessages, mailboxStatus, messageFile, setFlags } from './messages.js';
+import { expunge, expungedSince, listMessages, mailboxStatus, messageFile, setFlags } from './messages.js';
 import { quotaInfo, readQuota } from './quota.js';
 import { immediateSync, stmt } from './sqlite.js';
 import type { UserDb } from './user-db.js';
@@ -106,6 +106,11 @@ export class UserMailbox {
 
   messages(name: string, opts: { changedSinceModseq?: number } = {}): MessageInfo[] {
     return listMessages(this.handle().db, name, opts);
+  }
+
+  /** UIDs expunged since a MODSEQ (QRESYNC). */
+  expungedSince(name: string, modseq: number): number[] {
+    return expungedSince(this.handle().db, name, modseq);
   }
 
   readMessage(name: string, uid: number): MessageFile {

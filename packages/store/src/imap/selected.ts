@@ -6,12 +6,17 @@
 // keeps its sequence number (a "ghost" that FETCH skips).
 import type { MessageInfo, UserMailbox } from '../engine/index.js';
 import { encodeFlagList } from './encode.js';
+import { formatSequenceSet } from './seqset.js';
 
 export class SelectedMailbox {
   private uids: number[] = [];
   private readonly info = new Map<number, MessageInfo>();
   private readonly ghosts = new Set<number>();
   private knownModseq = 0;
+  /** CONDSTORE is on (RFC 7162): flag FETCH responses carry MODSEQ. */
+  condstore = false;
+  /** QRESYNC is on: expunges are announced as VANISHED instead of EXPUNGE. */
+  qresync = false;
 
   private constructor(
     readonly name: string,
@@ -104,9 +109,32 @@ export class SelectedMailbox {
     return this.announceExpunges();
   }
 
-  /** Removes ghosts; `* n EXPUNGE` in descending order so each number is right when read. */
+  /** HIGHESTMODSEQ as this view knows it. */
+  get highestModseq(): number {
+    return this.knownModseq;
+  }
+
+  /** A flag FETCH response for a message, with MODSEQ under CONDSTORE. */
+  flagsResponse(uid: number, withUid = true): string {
+    const m = this.info.get(uid)!;
+    const items = [...(withUid ? [`UID ${uid}`] : []), `FLAGS ${encodeFlagList(m.flags)}`, ...(this.condstore ? [`MODSEQ (${m.modseq})`] : [])];
+    return `* ${this.seqOf(uid)} FETCH (${items.join(' ')})`;
+  }
+
+  /** Removes ghosts; `* n EXPUNGE` in descending order so each number is right when read, or
+   * one `* VANISHED uids` under QRESYNC (RFC 7162 3.2.10). */
   private announceExpunges(): string[] {
     const out: string[] = [];
+    if (this.qresync) {
+      const gone = this.uids.filter((u) => this.ghosts.has(u));
+      if (gone.length === 0) return out;
+      this.uids = this.uids.filter((u) => !this.ghosts.has(u));
+      for (const u of gone) {
+        this.info.delete(u);
+        this.ghosts.delete(u);
+      }
+      return [`* VANISHED ${formatSequenceSet(gone)}`];
+    }
     for (let i = this.uids.length - 1; i >= 0; i--) {
       const uid = this.uids[i]!;
       if (!this.ghosts.has(uid)) continue;
@@ -128,7 +156,7 @@ export class SelectedMailbox {
     if (known) {
       const changed = known.flags.join(' ') !== m.flags.join(' ');
       this.info.set(m.uid, m);
-      if (changed) out.push(`* ${this.seqOf(m.uid)} FETCH (UID ${m.uid} FLAGS ${encodeFlagList(m.flags)})`);
+      if (changed) out.push(this.flagsResponse(m.uid));
       return;
     }
     const last = this.uids[this.uids.length - 1] ?? 0;

@@ -181,6 +181,20 @@ export class ImapSession {
     this.state = { kind: 'logout' };
   }
 
+  /** CONDSTORE is on: by ENABLE, or by the first command that uses it (RFC 7162 3.1). */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  enableCondstore(): void {
+    this.enabled.add('CONDSTORE');
+    if (this.state.kind === 'selected') this.state.selected.condstore = true;
+  }
+
   /** Takes the user's session slot before login completes; false at the limit. */
   takeUserSlot(user: string): boolean {
     if (!this.opts.userLimit) return true;

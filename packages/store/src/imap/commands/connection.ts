@@ -68,16 +68,28 @@ export const idCommand: CommandSpec = {
   },
 };
 
-/** RFC 5161. No extension of this server needs enabling yet, so ENABLED lists none; the
- * command still works so clients that send it (after checking the capability) go on. */
+/** What ENABLE can turn on; QRESYNC implies CONDSTORE (RFC 7162 3.2.3). */
+const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC']);
+
+/** RFC 5161: ENABLED lists what this command newly enabled; unknown names are ignored. */
 export const enableCommand: CommandSpec = {
   name: 'ENABLE',
   // RFC 5161 3.1: valid in the authenticated state only, not once a mailbox is selected.
   states: ['authenticated'],
   handle({ args, session }) {
     if (args.remaining === 0) throw bad('ENABLE needs at least one capability');
-    while (args.remaining > 0) args.atom('capability');
-    session.send('* ENABLED');
+    const newly: string[] = [];
+    while (args.remaining > 0) {
+      const name = args.atom('capability').toUpperCase();
+      if (!ENABLEABLE.has(name) || session.enabled.has(name)) continue;
+      session.enabled.add(name);
+      newly.push(name);
+      if (name === 'QRESYNC' && !session.enabled.has('CONDSTORE')) {
+        session.enabled.add('CONDSTORE');
+        newly.push('CONDSTORE');
+      }
+    }
+    session.send(`* ENABLED${newly.map((n) => ` ${n}`).join('')}`);
     return ok('ENABLE completed');
   },
 };
