@@ -18,6 +18,8 @@ export type SearchKey =
   | { k: 'uid'; set: SequenceSet }
   | { k: 'date'; sent: boolean; op: 'before' | 'on' | 'since'; day: number }
   | { k: 'size'; larger: boolean; n: number }
+  /** CONDSTORE (RFC 7162 3.1.5): MODSEQ at or above n. */
+  | { k: 'modseq'; n: number }
   | { k: 'header'; name: string; value: string }
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
@@ -119,6 +121,17 @@ export class SearchParser {
         return { k: 'not', key: this.key(depth + 1) };
       case 'OR':
         return { k: 'or', a: this.key(depth + 1), b: this.key(depth + 1) };
+      case 'MODSEQ': {
+        // Optional entry name and type (per-flag MODSEQs are not kept: the message's applies).
+        if (this.items[this.i]?.type === 'quoted') {
+          this.take('entry name');
+          const type = this.str('entry type').toLowerCase();
+          if (type !== 'priv' && type !== 'shared' && type !== 'all') throw bad('Invalid entry type');
+        }
+        const n = this.str('mod-sequence');
+        if (!/^\d{1,19}$/.test(n)) throw bad('Invalid mod-sequence');
+        return { k: 'modseq', n: Number(n) };
+      }
       case 'UID': {
         const set = parseSequenceSet(this.str('UID set'));
         if (!set) throw bad('Invalid UID set');
@@ -128,6 +141,22 @@ export class SearchParser {
     const set = parseSequenceSet(a.value);
     if (set) return { k: 'seq', set };
     throw bad(`Unknown search key ${a.value}`);
+  }
+}
+
+/** Whether the key uses MODSEQ (the search then turns CONDSTORE on and reports MODSEQ). */
+export function usesModseq(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'modseq':
+      return true;
+    case 'not':
+      return usesModseq(key.key);
+    case 'or':
+      return usesModseq(key.a) || usesModseq(key.b);
+    case 'and':
+      return key.keys.some(usesModseq);
+    default:
+      return false;
   }
 }
 
@@ -197,6 +226,8 @@ export function matches(key: SearchKey, s: SearchSubject): boolean {
       return compareDay(key.sent ? sentDay(headerOf(s.msg!)) : utcDay(s.info.internalDate.getTime()), key.op, key.day);
     case 'size':
       return key.larger ? s.info.size > key.n : s.info.size < key.n;
+    case 'modseq':
+      return s.info.modseq >= key.n;
     case 'header': {
       const values = headerValues(headerOf(s.msg!), key.name);
       // HEADER name "" matches every message that has the field (RFC 3501 6.4.4).

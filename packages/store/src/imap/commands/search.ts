@@ -2,7 +2,7 @@
 // file once; flag, size, date and set keys work from the view alone.
 import { readFile } from 'node:fs/promises';
 import { no } from '../errors.js';
-import { matches, needsMessage, SearchParser } from './search-keys.js';
+import { matches, needsMessage, SearchParser, usesModseq } from './search-keys.js';
 import { selectedState } from './select.js';
 import { ok, SELECTED, type CommandSpec } from './types.js';
 
@@ -29,6 +29,9 @@ export const searchCommand: CommandSpec = {
     const maxUid = uids[uids.length - 1] ?? 0;
     const loadMessage = needsMessage(key);
     const hits: number[] = [];
+    const withModseq = usesModseq(key);
+    if (withModseq) session.enableCondstore();
+    let topModseq = 0;
     for (let i = 0; i < uids.length; i++) {
       const u = uids[i]!;
       const info = view.message(u);
@@ -41,9 +44,14 @@ export const searchCommand: CommandSpec = {
           continue; // expunged meanwhile
         }
       }
-      if (matches(key, { seq: i + 1, info, maxSeq: uids.length, maxUid, msg })) hits.push(uid ? u : i + 1);
+      if (matches(key, { seq: i + 1, info, maxSeq: uids.length, maxUid, msg })) {
+        hits.push(uid ? u : i + 1);
+        topModseq = Math.max(topModseq, info.modseq);
+      }
     }
-    session.send(`* SEARCH${hits.length ? ' ' + hits.join(' ') : ''}`);
+    // RFC 7162 3.1.5: with MODSEQ in the criteria, the highest MODSEQ of the matches follows.
+    const suffix = withModseq && hits.length > 0 ? ` (MODSEQ ${topModseq})` : '';
+    session.send(`* SEARCH${hits.length ? ' ' + hits.join(' ') : ''}${suffix}`);
     return ok(`${uid ? 'UID ' : ''}SEARCH completed`);
   },
 };
