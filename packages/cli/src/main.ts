@@ -8,6 +8,8 @@ import { registerDomain } from './commands/domain.js';
 import { registerGroup } from './commands/group.js';
 import { registerUser } from './commands/user.js';
 import { registerStore } from './commands/store.js';
+import { registerQueue } from './commands/queue.js';
+import { registerTrace } from './commands/trace.js';
 import { StoreError } from '@tiermail/store';
 
 export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void): Command {
@@ -24,6 +26,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void):
   registerUser(program, ctx);
   registerGroup(program, ctx);
   registerStore(program, ctx);
+  registerQueue(program, ctx);
+  registerTrace(program, ctx);
   return program;
 }
 
