@@ -27,6 +27,8 @@ export interface StoreHandle {
   port: number;
   /** The IMAP listener (store.imap), on a free port. */
   imapPort: number;
+  /** The primary's /metrics (metrics.services.store). */
+  metricsPort: number;
   dir: string;
   configFile: string;
   config: Config;
@@ -43,6 +45,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tm-store-'));
   const port = await freePort();
   const imapPort = await freePort();
+  const metricsPort = await freePort();
   const configFile = join(dir, 'tiermail.yaml');
   writeFileSync(
     configFile,
@@ -59,6 +62,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
       redis: { mode: 'single', host: '127.0.0.1', port: opts.redisPort ?? 1, keyPrefix: 'tmtest:' },
       paths: { var: './var', log: './log', run: './run' },
       log: { level: 'warn' },
+      metrics: { services: { store: metricsPort } },
       limits: { ...opts.limits },
       store: { lmtp: { host: '127.0.0.1', port }, imap: { host: '127.0.0.1', port: imapPort }, pop3: null, workers: opts.workers ?? 2, ...opts.store },
     }),
@@ -98,6 +102,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
   return {
     port,
     imapPort,
+    metricsPort,
     dir,
     configFile,
     config,

@@ -1,6 +1,7 @@
 // The IMAP listener of the real store process (cluster primary with 2 workers, as in
 // production): demo users log in against slapd, mail delivered over LMTP shows up, and an IDLE
-// session hears of deliveries whichever worker took the LMTP connection (Redis change feed).
+// session hears of deliveries whichever worker took the LMTP connection (Redis change feed);
+// the primary's /metrics adds up what every worker counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
@@ -54,6 +55,14 @@ test('store process: IMAP login, LMTP deliveries reach an IDLE session from both
       lock.release();
       await flow.logout();
     }
+
+    // The primary's /metrics sums every worker: 4 deliveries and 2 logins, wherever they ran.
+    const body = await (await fetch(`http://127.0.0.1:${store.metricsPort}/metrics`)).text();
+    const value = (re: RegExp): number => Number(re.exec(body)?.[1] ?? NaN);
+    assert.equal(value(/^tiermail_store_deliveries_total\{result="stored"[^}]*\} (\d+)/m), 4, body.slice(0, 2000));
+    assert.equal(value(/^tiermail_imap_logins_total\{result="ok"[^}]*\} (\d+)/m), 2);
+    assert.ok(value(/^tiermail_imap_commands_total\{command="SELECT",status="OK"[^}]*\} (\d+)/m) >= 2);
+    assert.match(body, /^tiermail_imap_command_seconds_bucket\{/m);
   } finally {
     await store.cleanup();
     await redis.stop();

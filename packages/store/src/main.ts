@@ -5,7 +5,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig } from '@tiermail/core';
+import { ConfigError, createLogger, loadConfig, startClusterMetricsServer } from '@tiermail/core';
 import { startStoreService } from './service.js';
 
 const { values } = parseArgs({
@@ -55,6 +55,14 @@ if (cluster.isPrimary) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  const metricsPort = config.metrics.services.store;
+  if (config.metrics.enabled && metricsPort > 0) {
+    // Failing to serve metrics must not stop mail: log it and go on.
+    startClusterMetricsServer(config.metrics.listen.host, metricsPort).then(
+      (m) => logger.info({ port: m.port }, 'store metrics on /metrics'),
+      (err: unknown) => logger.error({ err }, 'store metrics not served'),
+    );
+  }
   logger.info({ workers }, 'store primary started');
 } else {
   const service = await startStoreService({ config, host, logger });

@@ -10,6 +10,7 @@ import { UserSessionLimit } from './access/user-limit.js';
 import { StoreChanges } from './changes.js';
 import { MessageStore } from './engine/index.js';
 import { EventPublisher } from './events.js';
+import { storeMetrics, type ImapMetrics } from './metrics.js';
 import { startImapServer, type ImapServer } from './imap/server.js';
 import { startLmtpServer, type LmtpServer } from './lmtp/server.js';
 import { sendQuotaWarning } from './quota-warning.js';
@@ -45,6 +46,7 @@ async function startAccess(
   changes: StoreChanges,
   host: string,
   logger: Logger,
+  imapMetrics: ImapMetrics,
 ): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer }; directory: Directory }> {
   const { config } = opts;
   const sc = config.store;
@@ -58,6 +60,7 @@ async function startAccess(
   const userLimit = new UserSessionLimit(sc.maxConnectionsPerUser);
   const common = {
     userLimit,
+    metrics: imapMetrics,
     login,
     changes,
     hostname: host,
@@ -107,6 +110,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     logger.warn({ err }, 'change feed limited to this process: cannot create the Redis client');
   }
   const changes = new StoreChanges(config.redis.keyPrefix, redis, subscriber, logger);
+  const metrics = storeMetrics({ host });
   const store = MessageStore.open(config.store, { logger, onChange: (user) => changes.notify(user) });
   const lmtp = await startLmtpServer(store, {
     hostname: host,
@@ -121,6 +125,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     logger,
     ...(mailLog ? { mailLog } : {}),
     onOutcome: (env, i, outcome, _reply, size) => {
+      metrics.delivery(outcome);
       const r = env.recipients[i];
       if (!r || !outcome) return;
       if (outcome.status === 'stored') {
@@ -136,7 +141,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     },
   });
   logger.info({ port: lmtp.port }, 'store LMTP listening');
-  const access = await startAccess(opts, store, changes, host, logger);
+  const access = await startAccess(opts, store, changes, host, logger, metrics.imap);
   return {
     lmtp,
     ...access.servers,

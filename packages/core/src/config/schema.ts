@@ -108,7 +108,15 @@ export const logSchema = z
 export const metricsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('serve Prometheus /metrics'),
-    listen: listenSchema.default({ host: '127.0.0.1', port: 9100 }).describe('where /metrics is served'),
+    listen: listenSchema.default({ host: '127.0.0.1', port: 9100 }).describe('where the watcher serves /metrics (the host view)'),
+    services: z
+      .strictObject({
+        store: port.default(9101).describe('port of the store primary /metrics (all its workers summed); 0 turns it off'),
+        relay: port.default(9102).describe('port of the relay primary /metrics; 0 turns it off'),
+        mmp: port.default(9103).describe('port of the MMP primary /metrics; 0 turns it off'),
+      })
+      .prefault({})
+      .describe('per-service /metrics ports, on metrics.listen.host'),
   })
   .describe('Prometheus metrics');
 

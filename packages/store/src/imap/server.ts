@@ -93,8 +93,10 @@ class Connection {
       this.sink,
     );
     raw.setNoDelay(true);
+    opts.metrics?.connectionOpened();
     // The raw socket closes whether or not TLS was started on top of it.
     raw.on('close', () => {
+      opts.metrics?.connectionClosed();
       this.closing = true;
       if (!this.busy) this.session.release();
     });

@@ -12,6 +12,7 @@ import { statusLine } from './encode.js';
 import { errorReply, type Tagged } from './errors.js';
 import { ImapReceiver, type ImapCommand, type ReceiverEvent } from './parser.js';
 import type { UserSessionLimit } from '../access/user-limit.js';
+import type { ImapMetrics } from '../metrics.js';
 import type { ChangeFeed } from '../changes.js';
 import type { ImapState, ImapStore, LoginPolicy } from './state.js';
 
@@ -24,6 +25,8 @@ export interface ImapSessionOptions {
   secure?: boolean;
   /** STARTTLS can be offered (the server has a certificate). @defaultValue false */
   startTls?: boolean;
+  /** Counters and timings (Prometheus); none when absent. */
+  metrics?: ImapMetrics;
   /** Sessions per user in this process (store.maxConnectionsPerUser); no limit when absent. */
   userLimit?: UserSessionLimit;
   /** Where the session hears that the user's mailboxes changed elsewhere (IDLE). */
@@ -64,8 +67,8 @@ export class ImapSession {
   /** Extensions the client turned on with ENABLE (none are enable-able yet). */
   readonly enabled = new Set<string>();
   authFailures = 0;
-  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit'>> &
-    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit'>;
+  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics'>> &
+    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics'>;
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
@@ -310,6 +313,7 @@ export class ImapSession {
   /** Runs a handler (or its continuation) and sends the updates and the tagged reply. */
   private async finish(tag: string, spec: CommandSpec, run: () => Promise<HandlerResult> | HandlerResult, uid = false): Promise<void> {
     let result: HandlerResult;
+    const started = process.hrtime.bigint();
     try {
       result = await run();
     } catch (err) {
@@ -318,6 +322,7 @@ export class ImapSession {
       const { internal: _internal, ...tagged } = reply;
       result = tagged;
     }
+    if (!('continuation' in result)) this.opts.metrics?.command(spec.name, result.status, Number(process.hrtime.bigint() - started) / 1e9);
     if ('continuation' in result) {
       this.pending = { tag, spec, cont: result };
       this.receiver.expectLine();

@@ -24,9 +24,11 @@ async function login(session: ImapSession, authcid: string, password: string, au
     });
   } catch (err) {
     session.logger?.warn({ err, user: authcid }, 'imap authentication unavailable');
+    session.opts.metrics?.login('unavailable');
     throw no('Temporary authentication failure', 'UNAVAILABLE');
   }
   if (!result.ok) {
+    session.opts.metrics?.login('failed');
     session.authFailures++;
     session.logger?.info({ user: authcid, authzid, reason: result.reason, failures: session.authFailures }, 'imap login failed');
     await delay(session.opts.authFailureDelayMs);
@@ -35,11 +37,13 @@ async function login(session: ImapSession, authcid: string, password: string, au
   }
   if (!session.takeUserSlot(result.user)) {
     session.logger?.warn({ user: result.user }, 'imap login refused: too many sessions for this user');
+    session.opts.metrics?.login('limit');
     throw no('Too many connections for this user', 'LIMIT');
   }
   const mailboxes = session.opts.store.openUser(result.user);
   session.state = { kind: 'authenticated', user: result.user, mailboxes };
   session.loggedIn(result.user);
+  session.opts.metrics?.login('ok');
   session.logger?.info({ user: result.user, ...(result.proxiedBy ? { proxiedBy: result.proxiedBy } : {}) }, 'imap login');
   return ok('Logged in', `CAPABILITY ${session.capabilities().join(' ')}`);
 }
