@@ -8,3 +8,4 @@ export * from './password.js';
 export * from './directory/index.js';
 export * from './slapd/index.js';
 export * from './network-list.js';
+export * from './cluster.js';
