@@ -259,3 +259,48 @@ test('Python imaplib: LOGIN, CREATE, APPEND (synchronizing literal), SELECT, SEA
   assert.ok((out.list as string[]).some((l) => l.endsWith('"/" "Py"')));
   assert.equal(out.logout, 'BYE');
 });
+
+const PYTHON_EXT = `
+import imaplib, json, sys
+port = int(sys.argv[1])
+out = {}
+m = imaplib.IMAP4('127.0.0.1', port)
+m.login('bob', 'demo-password')
+out['namespace'] = [d.decode() for d in m.namespace()[1]]
+m.create('PyShared')
+out['setacl'] = m.setacl('PyShared', 'alice', 'lr')[0]
+out['getacl'] = [d.decode() for d in m.getacl('PyShared')[1]]
+out['myrights'] = [d.decode() for d in m.myrights('PyShared')[1]]
+out['quotaroot'] = [[d.decode() for d in part] for part in m.getquotaroot('INBOX')[1]]
+m.append('INBOX', None, None, b'Subject: to move\\r\\n\\r\\nx\\r\\n')
+m.select('INBOX')
+typ, data = m.uid('MOVE', '1:*', 'PyShared')
+out['move'] = [typ, [d.decode() for d in data if d]]
+out['inbox_after'] = m.select('INBOX')[1][0].decode()
+m.logout()
+a = imaplib.IMAP4('127.0.0.1', port)
+a.login('alice', 'demo-password')
+typ, data = a.select('"Other Users/bob@example.test/PyShared"', readonly=True)
+out['shared_select'] = [typ, data[0].decode()]
+typ, data = a.fetch('1', '(BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+out['shared_fetch'] = data[0][1].decode()
+a.logout()
+print(json.dumps(out))
+`;
+
+test('Python imaplib: NAMESPACE, SETACL/GETACL/MYRIGHTS, GETQUOTAROOT, UID MOVE, a shared mailbox', async () => {
+  const r = await runPython(PYTHON_EXT, String(fx.port));
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual(out.namespace, ['(("" "/")) (("Other Users/" "/")) NIL']);
+  assert.equal(out.setacl, 'OK');
+  assert.deepEqual(out.getacl, ['PyShared bob@example.test lrswipkxtea alice@example.test lr']);
+  assert.deepEqual(out.myrights, ['PyShared lrswipkxtea']);
+  // bob has no quota limits known: the root exists with no resources.
+  assert.deepEqual(out.quotaroot, [['INBOX ""'], ['"" ()']]);
+  const [typ, lines] = out.move as [string, string[]];
+  assert.equal(typ, 'OK', lines.join(' | '));
+  assert.equal(out.inbox_after, '0', 'the message left INBOX');
+  assert.deepEqual(out.shared_select, ['OK', '1']);
+  assert.equal(out.shared_fetch, 'Subject: to move\r\n\r\n');
+});
