@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig, runClusterPrimary, runClusterWorker, startClusterMetricsServer } from '@tiermail/core';
+import { scheduleExpiry } from './expire/schedule.js';
 import { startStoreService } from './service.js';
 
 const { values } = parseArgs({
@@ -37,6 +38,7 @@ if (cluster.isPrimary) {
       (err: unknown) => logger.error({ err }, 'store metrics not served'),
     );
   }
+  scheduleExpiry(config, logger);
   logger.info({ workers }, 'store primary started');
 } else {
   runClusterWorker(await startStoreService({ config, host, logger }), DRAIN_MS);

@@ -1,8 +1,10 @@
-// tiermail store mailbox list|create|rename|delete, quota show|check, reconstruct, stat.
+// tiermail store mailbox list|create|rename|delete, quota show|check, reconstruct, gc, expire, stat.
 // These run on a store host and open the local partitions directly (the engine is safe to use
 // beside the running store processes).
 import type { Command } from 'commander';
 import { MessageStore, type UserMailbox } from '@tiermail/store';
+import { expireUsers } from '@tiermail/store/expire/run';
+import { badPattern } from '@tiermail/store/expire/select';
 import { UsageError, type CliContext } from '../context.js';
 
 function withStore<T>(c: CliContext, fn: (s: MessageStore) => Promise<T> | T): Promise<T> {
@@ -143,6 +145,27 @@ export function registerStore(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const reports = await withStore(c, (s) => s.gc(opts.partition ? { partition: opts.partition } : {}));
       c.print(reports, () => reports.map((r) => `${r.partition}: ${r.objectsRemoved} bodies and ${r.tempFilesRemoved} spool files removed`).join('\n'));
+    });
+
+  store
+    .command('expire [users...]')
+    .option('--dry-run', 'list what the rules would remove, remove nothing')
+    .description('apply store.expire.rules to every user (or the users named)')
+    .action(async (users: string[], opts: { dryRun?: boolean }) => {
+      const c = ctx();
+      const rules = c.load().config.store.expire.rules;
+      const bad = badPattern(rules);
+      if (bad) throw new UsageError(bad, 1);
+      if (rules.length === 0) throw new UsageError('no expiry rules: add some under store.expire.rules', 1);
+      const report = await withStore(c, (s) => expireUsers(s, rules, { dryRun: opts.dryRun ?? false, ...(users.length ? { users } : {}) }));
+      c.print(report, () =>
+        [
+          ...report.removed.map((m) => `${opts.dryRun ? 'would remove' : 'removed'}\t${m.user}\t${m.mailbox}\tuid ${m.uid}\t${m.size} bytes\trule ${m.rule}`),
+          `${report.removed.length} message(s) ${opts.dryRun ? 'would be removed' : 'removed'} from ${report.mailboxes} mailbox(es) of ${report.users} user(s)`,
+          ...report.errors.map((e) => `error: ${e.user}${e.mailbox ? ` ${e.mailbox}` : ''}: ${e.error}`),
+        ].join('\n'),
+      );
+      if (report.errors.length > 0) process.exitCode = 1;
     });
 
   store

@@ -4,6 +4,32 @@ import { duration, listenSchema, networkRule, workerCount } from './common-schem
 
 const partitionName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a partition name such as primary or part2');
 
+const andOr = z.enum(['and', 'or']);
+
+export const expireRuleSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('shown in reports and logs'),
+    folders: z
+      .string()
+      .default('.*')
+      .describe('regular expression matched against "user@domain/Folder" (the whole string), e.g. ".*/Trash" or "[^/]*@example.org/.*"'),
+    messageDays: z.number().int().min(0).optional().describe('messages older than this many days (by INTERNALDATE)'),
+    messageCount: z.number().int().min(0).optional().describe('keep at most this many messages in a folder, the oldest go first'),
+    folderSize: z.number().int().min(0).optional().describe('keep a folder under this many bytes, the oldest go first'),
+    messageSize: z.number().int().min(0).optional().describe('messages larger than this many bytes ...'),
+    messageSizeDays: z.number().int().min(0).default(0).describe('... once older than this many days (grace period)'),
+    header: z
+      .strictObject({ name: z.string().min(1), contains: z.string().min(1) })
+      .optional()
+      .describe('messages whose header field contains the text (case-insensitive)'),
+    seen: andOr.optional().describe('or: seen messages go whatever else; and: only seen messages go'),
+    deleted: andOr.optional().describe('or: \\Deleted messages go whatever else; and: only \\Deleted messages go'),
+    exclusive: z.boolean().default(false).describe('only this rule applies to the folders it matches (the last exclusive rule wins)'),
+    join: andOr.default('or').describe('and: every criterion of the rule must hold (exclusive rules only)'),
+  })
+  .refine((r) => r.join === 'or' || r.exclusive, { message: 'join: and is only allowed in an exclusive rule', path: ['join'] })
+  .describe('one expiry rule');
+
 export const storeSchema = z
   .strictObject({
     lmtp: listenSchema.default({ host: '127.0.0.1', port: 2424 }).describe('LMTP listener the relays deliver to'),
@@ -78,6 +104,18 @@ export const storeSchema = z
       .min(0)
       .default(168)
       .describe('how long a delivery id is remembered so a relay retry is not stored twice'),
+    expire: z
+      .strictObject({
+        intervalMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe('run the expiry rules this often (in the store primary); 0: only by `tiermail store expire`'),
+        rules: z.array(expireRuleSchema).default([]).describe('expiry rules, as the seeds\' imexpire rules; a message goes when any applicable rule selects it'),
+      })
+      .prefault({})
+      .describe('message expiration (seeds chapter 43)'),
     quota: z
       .strictObject({
         warnPercent: z.number().min(1).max(100).default(90).describe('usage that triggers the warning message'),

@@ -116,12 +116,14 @@ export function setFlags(
  * rows, which reconstruct drops (repair) — the reverse order would leave rows pointing at
  * nothing, visible to clients.
  */
-export async function expunge(ms: MailStore, rawName: string, uids?: number[]): Promise<number[]> {
+export async function expunge(ms: MailStore, rawName: string, uids?: number[], opts: { anyFlags?: boolean } = {}): Promise<number[]> {
   const db = ms.db;
   const wanted = uids ? new Set(uids) : null;
+  // anyFlags: the administrator's removal (expiry), whatever the flags say.
+  const which = opts.anyFlags ? '1' : HAS_DELETED;
   const { mb, gone } = await immediate(db, () => {
     const mb = requireMailbox(db, rawName);
-    const candidates = stmt(db, `SELECT uid, file, size FROM messages WHERE mailbox_id = ? AND ${HAS_DELETED} ORDER BY uid`).all(mb.id) as Array<
+    const candidates = stmt(db, `SELECT uid, file, size FROM messages WHERE mailbox_id = ? AND ${which} ORDER BY uid`).all(mb.id) as Array<
       Pick<MessageRow, 'uid' | 'file' | 'size'>
     >;
     const gone = wanted ? candidates.filter((c) => wanted.has(c.uid)) : candidates;

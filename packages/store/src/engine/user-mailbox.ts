@@ -132,6 +132,15 @@ export class UserMailbox {
     return gone;
   }
 
+  /** Removes exactly these messages whatever their flags (expiry, administrative removal). */
+  async remove(name: string, uids: number[]): Promise<number[]> {
+    if (uids.length === 0) return [];
+    const udb = this.handle();
+    const gone = await expunge(udb, name, uids, { anyFlags: true });
+    if (gone.length > 0) this.onChange(udb.user);
+    return gone;
+  }
+
   getAcl(name: string): AclEntry[] {
     const { db } = this.handle();
     const mb = requireMailbox(db, name);
