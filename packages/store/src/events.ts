@@ -2,6 +2,7 @@
 // `<keyPrefix>events:<Type>`, one JSON object per message. Best effort by design: a
 // publish never waits for Redis and never fails a delivery; a lost event is counted.
 import type { RedisClient } from '@tiermail/core';
+import type { StoreChange } from './engine/index.js';
 
 export type StoreEventType = 'NewMsg' | 'ReadMsg' | 'DeleteMsg' | 'UpdateMsg' | 'OverQuota' | 'UnderQuota' | 'Login' | 'Logout';
 
@@ -16,6 +17,16 @@ export interface StoreEvent {
   usedBytes?: number;
   limitBytes?: number;
   from?: string;
+  /** UIDs a ReadMsg / UpdateMsg / DeleteMsg is about. */
+  uids?: number[];
+  /** Login / Logout: the service and the client address. */
+  service?: 'imap' | 'pop3';
+  client?: string;
+}
+
+/** What protocol layers need to publish events (the EventPublisher, or nothing in tests). */
+export interface EventSink {
+  publish(event: StoreEvent): void;
 }
 
 export class EventPublisher {
@@ -49,5 +60,32 @@ export class EventPublisher {
         this.dropped += 1;
       },
     );
+  }
+}
+
+/** The events an engine change stands for (deliveries publish NewMsg themselves, with the
+ * envelope): flags newly \Seen → ReadMsg, other flag changes → UpdateMsg, expunges →
+ * DeleteMsg, copies in → NewMsg. */
+export function publishChange(sink: EventSink, user: string, change: StoreChange): void {
+  switch (change.kind) {
+    case 'flags': {
+      const read: number[] = [];
+      const other: number[] = [];
+      for (const m of change.updated) {
+        const wasSeen = change.before.get(m.uid)?.includes('\\Seen') ?? false;
+        (m.flags.includes('\\Seen') && !wasSeen ? read : other).push(m.uid);
+      }
+      if (read.length) sink.publish({ type: 'ReadMsg', user, mailbox: change.mailbox, uids: read });
+      if (other.length) sink.publish({ type: 'UpdateMsg', user, mailbox: change.mailbox, uids: other });
+      return;
+    }
+    case 'expunged':
+      sink.publish({ type: 'DeleteMsg', user, mailbox: change.mailbox, uids: change.uids });
+      return;
+    case 'copied':
+      sink.publish({ type: 'NewMsg', user, mailbox: change.mailbox, uids: change.uids });
+      return;
+    case 'delivered':
+      return;
   }
 }

@@ -9,7 +9,7 @@ import { DirectoryLogin } from './access/login.js';
 import { UserSessionLimit } from './access/user-limit.js';
 import { StoreChanges } from './changes.js';
 import { MessageStore } from './engine/index.js';
-import { EventPublisher } from './events.js';
+import { EventPublisher, publishChange, type EventSink } from './events.js';
 import { storeMetrics, type ImapMetrics } from './metrics.js';
 import { startImapServer, type ImapServer } from './imap/server.js';
 import { startLmtpServer, type LmtpServer } from './lmtp/server.js';
@@ -47,6 +47,7 @@ async function startAccess(
   host: string,
   logger: Logger,
   imapMetrics: ImapMetrics,
+  events: EventSink,
 ): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer }; directory: Directory }> {
   const { config } = opts;
   const sc = config.store;
@@ -61,6 +62,7 @@ async function startAccess(
   const common = {
     userLimit,
     metrics: imapMetrics,
+    events,
     login,
     changes,
     hostname: host,
@@ -111,7 +113,13 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
   }
   const changes = new StoreChanges(config.redis.keyPrefix, redis, subscriber, logger);
   const metrics = storeMetrics({ host });
-  const store = MessageStore.open(config.store, { logger, onChange: (user) => changes.notify(user) });
+  const store = MessageStore.open(config.store, {
+    logger,
+    onChange: (user, change) => {
+      changes.notify(user);
+      publishChange(events, user, change);
+    },
+  });
   const lmtp = await startLmtpServer(store, {
     hostname: host,
     defaultDomain: config.directory.defaultDomain,
@@ -141,7 +149,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     },
   });
   logger.info({ port: lmtp.port }, 'store LMTP listening');
-  const access = await startAccess(opts, store, changes, host, logger, metrics.imap);
+  const access = await startAccess(opts, store, changes, host, logger, metrics.imap, events);
   return {
     lmtp,
     ...access.servers,

@@ -20,4 +20,5 @@ export type {
   QuotaInfo,
   ReconstructReport,
   SetFlagsResult,
+  StoreChange,
 } from './types.js';

@@ -22,6 +22,7 @@ import type {
   DeliveryOutcome,
   DeliveryRecipient,
   GcReport,
+  StoreChange,
   IntegrityReport,
   PartitionStat,
   ReconstructReport,
@@ -37,7 +38,7 @@ export interface MessageStoreOptions {
   maxOpenUsers?: number;
   /** Called after anything changed a user's messages (delivery, flags, expunge, copy), so
    * IMAP sessions in IDLE can be told (changes.ts). */
-  onChange?: (user: string) => void;
+  onChange?: (user: string, change: StoreChange) => void;
 }
 
 export class MessageStore {
@@ -47,7 +48,7 @@ export class MessageStore {
   private readonly env: DeliveryEnv;
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
-  private readonly onChange: (user: string) => void;
+  private readonly onChange: (user: string, change: StoreChange) => void;
   /** Stats of rebuilds done while opening a database, by mail directory (for reconstruct). */
   private readonly rebuilt = new Map<string, RebuildStats>();
   private closed = false;
@@ -96,7 +97,8 @@ export class MessageStore {
         const r = recipients[i];
         if (o.status === 'stored' && r) changed.add(canonicalUser(r.user));
       });
-      for (const u of changed) this.onChange(u);
+      // The service publishes NewMsg per recipient itself (it knows the LMTP envelope).
+      for (const u of changed) this.onChange(u, { kind: 'delivered' });
       return outcomes;
     });
   }
@@ -154,7 +156,7 @@ export class MessageStore {
     } finally {
       mbx.close();
       if (destMbx !== mbx) destMbx.close();
-      if (copied.length > 0) this.onChange(canonicalUser(toUser));
+      if (copied.length > 0) this.onChange(canonicalUser(toUser), { kind: 'copied', mailbox: to, uids: copied.map(([, d]) => d) });
     }
   }
 

@@ -86,7 +86,7 @@ export function setFlags(
   return immediateSync(db, () => {
     const mb = requireMailbox(db, rawName);
     let modseq = mb.highestmodseq;
-    const result: SetFlagsResult = { updated: [], modified: [] };
+    const result: SetFlagsResult = { updated: [], modified: [], before: new Map() };
     const select = stmt(db, 'SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?');
     const update = stmt(db, 'UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
     for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
@@ -102,6 +102,7 @@ export function setFlags(
       const column = formatFlagColumn(next);
       if (column === row.flags) continue;
       modseq++;
+      result.before.set(uid, current);
       update.run(column, modseq, mb.id, uid);
       result.updated.push(toInfo({ ...row, flags: column, modseq }));
     }

@@ -72,6 +72,13 @@ export interface MessageFile {
 
 export type FlagMode = 'add' | 'remove' | 'replace';
 
+/** What changed in a user's mailboxes (MessageStoreOptions.onChange): IDLE wake-ups, events. */
+export type StoreChange =
+  | { kind: 'flags'; mailbox: string; updated: MessageInfo[]; before: Map<number, string[]> }
+  | { kind: 'expunged'; mailbox: string; uids: number[] }
+  | { kind: 'delivered' }
+  | { kind: 'copied'; mailbox: string; uids: number[] };
+
 export interface CopyResult {
   ok: boolean;
   /** UIDVALIDITY of the destination (COPYUID). */
@@ -87,6 +94,8 @@ export interface SetFlagsResult {
   updated: MessageInfo[];
   /** UIDs refused by UNCHANGEDSINCE (RFC 7162 MODIFIED). */
   modified: number[];
+  /** Flags of each updated message before the change (events tell ReadMsg from UpdateMsg). */
+  before: Map<number, string[]>;
 }
 
 export interface QuotaInfo {

@@ -21,7 +21,7 @@ import { quotaInfo, readQuota } from './quota.js';
 import { immediateSync, stmt } from './sqlite.js';
 import type { UserDb } from './user-db.js';
 import type { UserDbPool } from './user-pool.js';
-import type { FlagMode, MailboxInfo, MailboxStatus, MessageFile, MessageInfo, QuotaInfo, SetFlagsResult } from './types.js';
+import type { FlagMode, MailboxInfo, MailboxStatus, MessageFile, MessageInfo, QuotaInfo, SetFlagsResult, StoreChange } from './types.js';
 
 const RIGHTS = /^[lrswipkxteacd]*$/;
 
@@ -37,7 +37,7 @@ export class UserMailbox {
     private readonly pool: UserDbPool,
     udb: UserDb,
     private readonly now: () => number,
-    private readonly onChange: (user: string) => void = () => undefined,
+    private readonly onChange: (user: string, change: StoreChange) => void = () => undefined,
   ) {
     this.udb = udb;
     if (!findMailbox(udb.db, INBOX)) immediateSync(udb.db, () => ensureInbox(udb, now()));
@@ -120,7 +120,7 @@ export class UserMailbox {
   setFlags(name: string, uids: number[], mode: FlagMode, flags: string[], opts: { unchangedSince?: number } = {}): SetFlagsResult {
     const udb = this.handle();
     const result = setFlags(udb.db, name, uids, mode, flags, opts);
-    if (result.updated.length > 0) this.onChange(udb.user);
+    if (result.updated.length > 0) this.onChange(udb.user, { kind: 'flags', mailbox: name, updated: result.updated, before: result.before });
     return result;
   }
 
@@ -128,7 +128,7 @@ export class UserMailbox {
   async expunge(name: string, uids?: number[]): Promise<number[]> {
     const udb = this.handle();
     const gone = await expunge(udb, name, uids);
-    if (gone.length > 0) this.onChange(udb.user);
+    if (gone.length > 0) this.onChange(udb.user, { kind: 'expunged', mailbox: name, uids: gone });
     return gone;
   }
 
@@ -137,7 +137,7 @@ export class UserMailbox {
     if (uids.length === 0) return [];
     const udb = this.handle();
     const gone = await expunge(udb, name, uids, { anyFlags: true });
-    if (gone.length > 0) this.onChange(udb.user);
+    if (gone.length > 0) this.onChange(udb.user, { kind: 'expunged', mailbox: name, uids: gone });
     return gone;
   }
 

@@ -12,6 +12,7 @@ import { statusLine } from './encode.js';
 import { errorReply, type Tagged } from './errors.js';
 import { ImapReceiver, type ImapCommand, type ReceiverEvent } from './parser.js';
 import type { UserSessionLimit } from '../access/user-limit.js';
+import type { EventSink } from '../events.js';
 import type { ImapMetrics } from '../metrics.js';
 import type { ChangeFeed } from '../changes.js';
 import type { ImapState, ImapStore, LoginPolicy } from './state.js';
@@ -25,6 +26,8 @@ export interface ImapSessionOptions {
   secure?: boolean;
   /** STARTTLS can be offered (the server has a certificate). @defaultValue false */
   startTls?: boolean;
+  /** Store events (ENS): Login, Logout, ReadMsg, UpdateMsg, DeleteMsg; none when absent. */
+  events?: EventSink;
   /** Counters and timings (Prometheus); none when absent. */
   metrics?: ImapMetrics;
   /** Sessions per user in this process (store.maxConnectionsPerUser); no limit when absent. */
@@ -67,14 +70,15 @@ export class ImapSession {
   /** Extensions the client turned on with ENABLE (none are enable-able yet). */
   readonly enabled = new Set<string>();
   authFailures = 0;
-  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics'>> &
-    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics'>;
+  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events'>> &
+    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events'>;
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
   /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
   tlsRequested = false;
   private unwatch: (() => void) | null = null;
+  private loggedInAs: string | null = null;
   private unwatchShared: (() => void) | null = null;
   /** The user whose slot in opts.userLimit this session holds. */
   private slotOf: string | null = null;
@@ -208,6 +212,8 @@ export class ImapSession {
 
   /** Logged in: from now on, changes made elsewhere reach this session (IDLE). */
   loggedIn(user: string): void {
+    this.opts.events?.publish({ type: 'Login', user, service: 'imap', client: this.opts.remoteAddress });
+    this.loggedInAs = user;
     this.unwatch?.();
     this.unwatch = this.opts.changes?.watch(user, () => this.onStoreChange()) ?? null;
   }
@@ -244,6 +250,8 @@ export class ImapSession {
     this.unwatch = null;
     if (this.slotOf !== null) this.opts.userLimit?.release(this.slotOf);
     this.slotOf = null;
+    if (this.loggedInAs !== null) this.opts.events?.publish({ type: 'Logout', user: this.loggedInAs, service: 'imap', client: this.opts.remoteAddress });
+    this.loggedInAs = null;
     if (this.state.kind === 'selected') this.leaveSelected();
     if (this.state.kind === 'authenticated') this.state.mailboxes.close();
     this.state = { kind: 'not-authenticated' };
