@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // A minimal consumer of the store's events (docs/events.md): subscribes to every event type
 // and prints one line per event. Usage: node events-consumer.mjs [redis-url] [key-prefix]
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+
+// In this repository ioredis comes with packages/core; elsewhere: npm install ioredis, then
+// import { Redis } from 'ioredis'.
+const { Redis } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('ioredis');
 
 const [url = 'redis://127.0.0.1:6379', prefix = 'tiermail:'] = process.argv.slice(2);
 const redis = new Redis(url);
