@@ -52,7 +52,8 @@ const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('/cli/dist/main.js') || invoked.endsWith('/tiermail')) {
   run(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      // A command that finished with partial failures set process.exitCode itself.
+      process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);
     },
     (err: unknown) => {
       process.stderr.write(`tiermail: ${String(err)}\n`);

@@ -6,6 +6,7 @@ import { MessageStore, type UserMailbox } from '@tiermail/store';
 import { expireUsers } from '@tiermail/store/expire/run';
 import { badPattern } from '@tiermail/store/expire/select';
 import { UsageError, type CliContext } from '../context.js';
+import { registerStoreBackup } from './store-backup.js';
 
 function withStore<T>(c: CliContext, fn: (s: MessageStore) => Promise<T> | T): Promise<T> {
   const s = MessageStore.open(c.load().config.store);
@@ -178,5 +179,6 @@ export function registerStore(program: Command, ctx: () => CliContext): void {
         stats.map((p) => `${p.partition}\t${p.path}\t${p.users} users\t${p.messages} messages\t${p.bytes} bytes\tdisk ${p.diskUsedPercent.toFixed(1)}% used`).join('\n'),
       );
     });
+  registerStoreBackup(store, ctx);
 }
 

@@ -21,4 +21,5 @@ export type {
   ReconstructReport,
   SetFlagsResult,
   StoreChange,
+  UserSnapshot,
 } from './types.js';

@@ -72,6 +72,20 @@ export interface MessageFile {
 
 export type FlagMode = 'add' | 'remove' | 'replace';
 
+/** A user's mailboxes at one instant (backup): taken in one read transaction. */
+export interface UserSnapshot {
+  user: string;
+  takenAt: Date;
+  subscriptions: string[];
+  mailboxes: Array<
+    MailboxInfo & {
+      acl: Array<{ identifier: string; rights: string }>;
+      /** With the readable path of each body (immutable; copy it before an expunge unlinks it). */
+      messages: Array<MessageInfo & { path: string }>;
+    }
+  >;
+}
+
 /** What changed in a user's mailboxes (MessageStoreOptions.onChange): IDLE wake-ups, events. */
 export type StoreChange =
   | { kind: 'flags'; mailbox: string; updated: MessageInfo[]; before: Map<number, string[]> }

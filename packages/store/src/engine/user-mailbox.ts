@@ -21,7 +21,7 @@ import { quotaInfo, readQuota } from './quota.js';
 import { immediateSync, stmt } from './sqlite.js';
 import type { UserDb } from './user-db.js';
 import type { UserDbPool } from './user-pool.js';
-import type { FlagMode, MailboxInfo, MailboxStatus, MessageFile, MessageInfo, QuotaInfo, SetFlagsResult, StoreChange } from './types.js';
+import type { FlagMode, MailboxInfo, MailboxStatus, MessageFile, MessageInfo, QuotaInfo, SetFlagsResult, StoreChange, UserSnapshot } from './types.js';
 
 const RIGHTS = /^[lrswipkxteacd]*$/;
 
@@ -156,6 +156,25 @@ export class UserMailbox {
     const sorted = [...new Set(rights)].sort().join('');
     if (sorted === '') stmt(db, 'DELETE FROM acl WHERE mailbox_id = ? AND identifier = ?').run(mb.id, identifier);
     else stmt(db, 'INSERT OR REPLACE INTO acl (mailbox_id, identifier, rights) VALUES (?, ?, ?)').run(mb.id, identifier, sorted);
+  }
+
+  /** Everything about the user's mail at one instant (one read transaction in WAL mode, so
+   * deliveries and IMAP changes go on meanwhile). */
+  snapshot(): UserSnapshot {
+    const udb = this.handle();
+    const { db } = udb;
+    return db
+      .transaction((): UserSnapshot => ({
+        user: udb.user,
+        takenAt: new Date(this.now()),
+        subscriptions: this.subscriptions(),
+        mailboxes: allMailboxes(db).map((row) => ({
+          ...toMailboxInfo(db, row),
+          acl: this.getAcl(row.name),
+          messages: listMessages(db, row.name).map((m) => ({ ...m, path: messageFile(udb, row.name, m.uid).path })),
+        })),
+      }))
+      .deferred();
   }
 
   /** Every ACL entry of every mailbox (for the store's share index). */
