@@ -59,6 +59,8 @@ async function waitPort(name, port, child, ms = 20000) {
 const imapPort = config.store.imap?.port;
 const checks = [['slapd', ldapPort], ['redis-server', redisPort], ['store LMTP', config.store.lmtp.port], ['relay SMTP', config.relay.smtp.port]];
 if (imapPort) checks.push(['store IMAP', imapPort]);
+const pop3Port = config.store.pop3?.port;
+if (pop3Port) checks.push(['store POP3', pop3Port]);
 for (const [name, port] of checks) {
   if (await portInUse(port)) {
     process.stderr.write(`local: port ${port} (${name}) is in use: is another local stack running? Stop it first.\n`);
@@ -142,6 +144,7 @@ const rows = [
   ['relay SMTP', `127.0.0.1:${config.relay.smtp.port}`, `spool in var/${config.relay.spool}, queue in redis`],
   ['store LMTP', `127.0.0.1:${config.store.lmtp.port}`, `mailboxes in ${config.store.partitions.primary?.path ?? 'var/store'}`],
   ...(imapPort ? [['store IMAP', `127.0.0.1:${imapPort}`, 'LOGIN alice demo-password']] : []),
+  ...(pop3Port ? [['store POP3', `127.0.0.1:${pop3Port}`, 'USER alice / PASS demo-password']] : []),
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -157,7 +160,7 @@ process.stdout.write(
     `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${imapPort ?? 3143}; cat >&3; timeout 2 cat <&3)`,
     '  npm run tiermail -- store mailbox list alice',
     'Any IMAP client works too (host 127.0.0.1, port above, no TLS in the local stack).',
-    'POP3, the MMP and the watcher are not in the local stack yet (see README, "What works today").',
+    'The MMP and the watcher are not in the local stack yet (see README, "What works today").',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

@@ -27,6 +27,8 @@ export interface StoreHandle {
   port: number;
   /** The IMAP listener (store.imap), on a free port. */
   imapPort: number;
+  /** The POP3 listener (store.pop3). */
+  pop3Port: number;
   /** The primary's /metrics (metrics.services.store). */
   metricsPort: number;
   dir: string;
@@ -46,6 +48,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
   const port = await freePort();
   const imapPort = await freePort();
   const metricsPort = await freePort();
+  const pop3Port = await freePort();
   const configFile = join(dir, 'tiermail.yaml');
   writeFileSync(
     configFile,
@@ -64,7 +67,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
       log: { level: 'warn' },
       metrics: { services: { store: metricsPort } },
       limits: { ...opts.limits },
-      store: { lmtp: { host: '127.0.0.1', port }, imap: { host: '127.0.0.1', port: imapPort }, pop3: null, workers: opts.workers ?? 2, ...opts.store },
+      store: { lmtp: { host: '127.0.0.1', port }, imap: { host: '127.0.0.1', port: imapPort }, pop3: { host: '127.0.0.1', port: pop3Port }, workers: opts.workers ?? 2, ...opts.store },
     }),
   );
   const config = loadConfig({ file: configFile, host: 'store1' }).config;
@@ -102,6 +105,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
   return {
     port,
     imapPort,
+    pop3Port,
     metricsPort,
     dir,
     configFile,

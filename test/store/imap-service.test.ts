@@ -4,6 +4,7 @@
 // the primary's /metrics adds up what every worker counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { startRedis } from '../harness/redis.js';
 import { startSlapd } from '../harness/slapd.js';
@@ -11,7 +12,7 @@ import { startStore } from '../harness/store.js';
 import { LmtpClient, message } from '../harness/lmtp-client.js';
 import { RawImap } from './imap-helpers.js';
 
-test('store process: IMAP login, LMTP deliveries reach an IDLE session from both workers', async () => {
+test('store process: IMAP login, LMTP deliveries reach an IDLE session from both workers, POP3 beside it', async () => {
   const slapd = await startSlapd({ demo: true });
   const redis = await startRedis();
   const store = await startStore({ workers: 2, redisPort: redis.port, ldapUrl: slapd.url });
@@ -55,6 +56,22 @@ test('store process: IMAP login, LMTP deliveries reach an IDLE session from both
       lock.release();
       await flow.logout();
     }
+
+    // POP3 of the same process sees the same INBOX (and takes its lock across workers).
+    const pop = connect({ host: '127.0.0.1', port: store.pop3Port });
+    pop.setEncoding('latin1');
+    let popText = '';
+    pop.on('data', (d: string) => (popText += d));
+    const waitPop = async (re: RegExp) => {
+      const until = Date.now() + 5000;
+      while (!re.test(popText) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.match(popText, re);
+    };
+    await waitPop(/^\+OK .*POP3 ready\r\n/);
+    pop.write('USER alice\r\nPASS demo-password\r\nSTAT\r\nQUIT\r\n');
+    await waitPop(/\+OK Signing off/);
+    assert.match(popText, new RegExp(`\\+OK ${before + 4} \\d+\r\n`));
+    pop.destroy();
 
     // The primary's /metrics sums every worker: 4 deliveries and 2 logins, wherever they ran.
     const body = await (await fetch(`http://127.0.0.1:${store.metricsPort}/metrics`)).text();

@@ -13,13 +13,16 @@ import { EventPublisher, publishChange, type EventSink } from './events.js';
 import { storeMetrics, type ImapMetrics } from './metrics.js';
 import { startImapServer, type ImapServer } from './imap/server.js';
 import { startLmtpServer, type LmtpServer } from './lmtp/server.js';
+import { startPop3Server, type Pop3Server } from './pop3/index.js';
 import { sendQuotaWarning } from './quota-warning.js';
 
 export interface StoreService {
   lmtp: LmtpServer;
-  /** Absent when store.imap is null. */
+  /** Absent when store.imap / store.pop3 is null. */
   imap?: ImapServer;
   imaps?: ImapServer;
+  pop3?: Pop3Server;
+  pop3s?: Pop3Server;
   changes: StoreChanges;
   store: MessageStore;
   stop(graceMs?: number): Promise<void>;
@@ -48,7 +51,7 @@ async function startAccess(
   logger: Logger,
   imapMetrics: ImapMetrics,
   events: EventSink,
-): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer }; directory: Directory }> {
+): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer; pop3?: Pop3Server; pop3s?: Pop3Server }; directory: Directory }> {
   const { config } = opts;
   const sc = config.store;
   const directory = new Directory(config.directory, { logger });
@@ -72,7 +75,7 @@ async function startAccess(
     logger,
     ...(tls ? { tls } : {}),
   };
-  const servers: { imap?: ImapServer; imaps?: ImapServer } = {};
+  const servers: { imap?: ImapServer; imaps?: ImapServer; pop3?: Pop3Server; pop3s?: Pop3Server } = {};
   if (sc.imap) {
     servers.imap = await startImapServer(store, { ...common, host: sc.imap.host, port: sc.imap.port });
     logger.info({ port: servers.imap.port, starttls: tls !== undefined }, 'store IMAP listening');
@@ -81,6 +84,27 @@ async function startAccess(
     if (!tls) throw new Error('store.imaps needs tls.cert and tls.key');
     servers.imaps = await startImapServer(store, { ...common, host: sc.imaps.host, port: sc.imaps.port, implicitTls: true });
     logger.info({ port: servers.imaps.port }, 'store IMAPS listening');
+  }
+  const pop = {
+    store,
+    login,
+    lockDir: join(config.paths.run, 'pop3-locks'),
+    hostname: host,
+    idleTimeoutMs: sc.pop3IdleTimeoutMs,
+    maxConnectionsPerAddress: sc.maxConnectionsPerIp,
+    userLimit,
+    events,
+    logger,
+    ...(tls ? { tls } : {}),
+  };
+  if (sc.pop3) {
+    servers.pop3 = await startPop3Server(store, { ...pop, host: sc.pop3.host, port: sc.pop3.port });
+    logger.info({ port: servers.pop3.port, stls: tls !== undefined }, 'store POP3 listening');
+  }
+  if (sc.pop3s) {
+    if (!tls) throw new Error('store.pop3s needs tls.cert and tls.key');
+    servers.pop3s = await startPop3Server(store, { ...pop, host: sc.pop3s.host, port: sc.pop3s.port, implicitTls: true });
+    logger.info({ port: servers.pop3s.port }, 'store POP3S listening');
   }
   return { servers, directory };
 }
