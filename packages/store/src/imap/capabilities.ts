@@ -20,6 +20,8 @@ const AFTER_LOGIN = [
   'MULTIAPPEND',
   'ACL',
   'RIGHTS=kxte',
+  'CONDSTORE',
+  'QRESYNC',
 ];
 
 export interface ConnectionCapabilities {

@@ -14,6 +14,8 @@ export type FetchItem =
   | { kind: 'internaldate' }
   | { kind: 'size' }
   | { kind: 'uid' }
+  /** CONDSTORE (RFC 7162 3.1.4). */
+  | { kind: 'modseq' }
   | {
       kind: 'body';
       /** false when fetching it sets \Seen. */
@@ -61,6 +63,8 @@ function parseItem(atom: string): FetchItem[] {
       return [{ kind: 'size' }];
     case 'UID':
       return [{ kind: 'uid' }];
+    case 'MODSEQ':
+      return [{ kind: 'modseq' }];
     case 'FAST':
       return [{ kind: 'flags' }, { kind: 'internaldate' }, { kind: 'size' }];
     case 'RFC822':

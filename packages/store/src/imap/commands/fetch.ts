@@ -9,8 +9,9 @@ import { encodeFlagList, literalPrefix } from '../encode.js';
 import { bad, no } from '../errors.js';
 import { headerOf, selectHeaderFields, textOf } from '../message-parts.js';
 import type { SelectedMailbox } from '../selected.js';
-import { parseSequenceSet, resolveSequenceNumbers, resolveUids } from '../seqset.js';
+import { formatSequenceSet, parseSequenceSet, resolveSequenceNumbers, resolveUids } from '../seqset.js';
 import type { ImapSession } from '../session.js';
+import type { Args } from './args.js';
 import { parseFetchItems, type FetchItem, type Section } from './fetch-items.js';
 import { selectedState } from './select.js';
 import { ok, SELECTED, type CommandSpec } from './types.js';
@@ -50,6 +51,29 @@ async function readBody(session: ImapSession, view: SelectedMailbox, uid: number
   }
 }
 
+/** FETCH modifiers (RFC 7162): (CHANGEDSINCE modseq [VANISHED]). */
+function parseModifiers(args: Args, session: ImapSession, uid: boolean): { changedSince?: number; vanished: boolean } {
+  const out: { changedSince?: number; vanished: boolean } = { vanished: false };
+  if (args.remaining === 0) return out;
+  const list = args.list('FETCH modifiers');
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    const name = a.type === 'atom' ? a.value.toUpperCase() : '';
+    if (name === 'CHANGEDSINCE') {
+      const v = list[++i];
+      if (v?.type !== 'atom' || !/^\d{1,19}$/.test(v.value)) throw bad('CHANGEDSINCE needs a mod-sequence');
+      out.changedSince = Number(v.value);
+      session.enableCondstore();
+    } else if (name === 'VANISHED') {
+      // RFC 7162 3.2.6: UID FETCH only, with QRESYNC enabled, and with CHANGEDSINCE.
+      if (!uid || !session.qresync) throw bad('VANISHED needs UID FETCH and ENABLE QRESYNC');
+      out.vanished = true;
+    } else throw bad(`Unknown FETCH modifier ${name || '?'}`);
+  }
+  if (out.vanished && out.changedSince === undefined) throw bad('VANISHED needs CHANGEDSINCE');
+  return out;
+}
+
 export const fetchCommand: CommandSpec = {
   name: 'FETCH',
   states: SELECTED,
@@ -58,11 +82,28 @@ export const fetchCommand: CommandSpec = {
   async handle({ args, session, uid }) {
     const setText = args.atom('sequence set');
     const items = parseFetchItems(args.next('FETCH items'));
+    const mods = parseModifiers(args, session, uid);
     args.end();
     const s = selectedState(session);
     const view = s.selected;
-    const seqs = targetSeqs(view, setText, uid);
+    let seqs = targetSeqs(view, setText, uid);
     if (uid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+    if (items.some((i) => i.kind === 'modseq')) session.enableCondstore();
+    if (mods.changedSince !== undefined) {
+      // CHANGEDSINCE (RFC 7162 3.1.4.1): only messages changed after it, with their MODSEQ.
+      if (!items.some((i) => i.kind === 'modseq')) items.push({ kind: 'modseq' });
+      if (mods.vanished) {
+        const inSet = new Set(resolveUids(parseSequenceSet(setText)!, [...view.allUids, ...s.mailboxes.expungedSince(view.name, mods.changedSince)].sort((a, b) => a - b)));
+        const gone = s.mailboxes.expungedSince(view.name, mods.changedSince).filter((u) => inSet.has(u));
+        if (gone.length > 0) session.send(`* VANISHED (EARLIER) ${formatSequenceSet(gone)}`);
+      }
+      // From the engine, not the view: changes other sessions made since this one last heard
+      // count too (the view takes the new flags, so they are not announced a second time).
+      const fresh = s.mailboxes.messages(view.name, { changedSinceModseq: mods.changedSince });
+      view.applyFlags(fresh);
+      const changed = new Set(fresh.map((m) => m.uid));
+      seqs = seqs.filter((n) => changed.has(view.uidAt(n)));
+    }
     const bodies = items.filter((i): i is Extract<FetchItem, { kind: 'body' }> => i.kind === 'body');
     // \Seen first, in one write, so the responses carry the new flags (RFC 3501 6.4.5).
     const seenNow = new Set<number>();
@@ -86,7 +127,9 @@ export const fetchCommand: CommandSpec = {
         continue;
       }
       const parts: Array<string | Buffer> = [];
-      const withFlags = seenNow.has(u) && !items.some((i) => i.kind === 'flags') ? [...items, { kind: 'flags' } as FetchItem] : items;
+      let withFlags = seenNow.has(u) && !items.some((i) => i.kind === 'flags') ? [...items, { kind: 'flags' } as FetchItem] : items;
+      // Under CONDSTORE a flag change this FETCH made is reported with its MODSEQ.
+      if (seenNow.has(u) && session.condstore && !withFlags.some((i) => i.kind === 'modseq')) withFlags = [...withFlags, { kind: 'modseq' }];
       withFlags.forEach((item, i) => {
         if (i > 0) parts.push(' ');
         renderItem(item, info, msg, parts);
@@ -120,6 +163,9 @@ function renderItem(item: FetchItem, info: MessageInfo, msg: Buffer | null, part
       return;
     case 'uid':
       parts.push(`UID ${info.uid}`);
+      return;
+    case 'modseq':
+      parts.push(`MODSEQ (${info.modseq})`);
       return;
     case 'body': {
       let data = sectionBytes(msg!, item.section);
