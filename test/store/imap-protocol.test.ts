@@ -172,11 +172,16 @@ test('SELECT responses, FETCH sections and partials, STORE replies, EXAMINE is r
   r = await client.command('f4', 'UID FETCH 1:* (RFC822.TEXT)');
   assert.equal(r[0], `* 1 FETCH (UID ${uid} RFC822.TEXT {${body.length}}\r\n${body} FLAGS (\\Seen))`);
   r = await client.command('f5', 'FETCH 1 ENVELOPE');
-  assert.deepEqual(r, ['f5 NO [CANNOT] FETCH ENVELOPE is not supported yet']);
+  assert.deepEqual(r, [
+    '* 1 FETCH (ENVELOPE ("Tue, 14 Jan 2025 10:00:00 +0100" "fetch me" (("Carol" NIL "carol" "example.org")) (("Carol" NIL "carol" "example.org")) (("Carol" NIL "carol" "example.org")) ((NIL NIL "alice" "example.test")) NIL NIL NIL "<fetchme@example.org>"))',
+    'f5 OK FETCH completed',
+  ]);
   assert.deepEqual(await client.command('f6', 'FETCH 2 FLAGS'), ['f6 BAD Invalid message sequence number']);
   assert.deepEqual(await client.command('f7', 'FETCH 1 (FLAGS'), ['f7 BAD Unterminated list']);
   assert.deepEqual(await client.command('f8', 'UID FETCH 999 FLAGS'), ['f8 OK UID FETCH completed']);
-  assert.deepEqual(await client.command('f9', 'FETCH 1 BODY[1]'), ['f9 NO [CANNOT] Section part numbers are not supported yet']);
+  // Part 1 of a message that is not multipart is its body (RFC 3501 6.4.5).
+  assert.deepEqual(await client.command('f9', 'FETCH 1 BODY.PEEK[1]'), [`* 1 FETCH (BODY[1] {${body.length}}\r\n${body})`, 'f9 OK FETCH completed']);
+  assert.deepEqual(await client.command('f9b', 'FETCH 1 BINARY[1]'), ['f9b NO [CANNOT] FETCH BINARY[...] is not supported yet']);
   r = await client.command('f10', 'FETCH 1 (FLAGS INTERNALDATE)');
   assert.match(r[0]!, /^\* 1 FETCH \(FLAGS \(\\Seen\) INTERNALDATE "\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2} \+0000"\)$/);
 

@@ -1,13 +1,20 @@
-// FETCH data items (RFC 3501 6.4.5) parsed into a typed list. Supported: FLAGS, INTERNALDATE,
-// RFC822.SIZE, UID, RFC822, RFC822.HEADER, RFC822.TEXT, BODY[...] and BODY.PEEK[...] with
-// sections "", HEADER, TEXT, HEADER.FIELDS (...), HEADER.FIELDS.NOT (...) and <partial>, and the
-// FAST macro. ENVELOPE, BODY, BODYSTRUCTURE and part numbers need the MIME module: refused
-// with NO [CANNOT] rather than answered wrongly.
+// FETCH data items (RFC 3501 6.4.5) parsed into a typed list: FLAGS, INTERNALDATE,
+// RFC822.SIZE, UID, MODSEQ, ENVELOPE, BODY, BODYSTRUCTURE, RFC822, RFC822.HEADER, RFC822.TEXT,
+// BODY[...] and BODY.PEEK[...] with part numbers and HEADER, TEXT, MIME, HEADER.FIELDS (...),
+// HEADER.FIELDS.NOT (...) and <partial>, and the ALL, FAST, FULL macros. BINARY (RFC 3516) is
+// refused with NO [CANNOT] rather than answered wrongly.
 import { bad, no } from '../errors.js';
 import type { ImapArg } from '../parser.js';
 import { receiveAll } from '../parser.js';
 
-export type Section = { kind: 'full' } | { kind: 'header' } | { kind: 'text' } | { kind: 'fields'; names: string[]; not: boolean };
+/** path: part numbers ([] = the message itself); then what of that part. */
+export type Section = { path: number[] } & (
+  | { kind: 'full' }
+  | { kind: 'header' }
+  | { kind: 'text' }
+  | { kind: 'mime' }
+  | { kind: 'fields'; names: string[]; not: boolean }
+);
 
 export type FetchItem =
   | { kind: 'flags' }
@@ -16,6 +23,9 @@ export type FetchItem =
   | { kind: 'uid' }
   /** CONDSTORE (RFC 7162 3.1.4). */
   | { kind: 'modseq' }
+  | { kind: 'envelope' }
+  /** BODYSTRUCTURE (extended) or BODY (without extension data). */
+  | { kind: 'structure'; extended: boolean }
   | {
       kind: 'body';
       /** false when fetching it sets \Seen. */
@@ -26,13 +36,22 @@ export type FetchItem =
       label: string;
     };
 
-const NOT_YET = new Set(['ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'ALL', 'FULL', 'BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
+const NOT_YET = new Set(['BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
 
-function parseSection(spec: string): { section: Section; label: string } {
+function parseSection(full: string): { section: Section; label: string } {
+  const pm = /^(\d{1,5}(?:\.\d{1,5}){0,49})(?:\.|$)(.*)$/s.exec(full);
+  const path = pm ? pm[1]!.split('.').map(Number) : [];
+  if (path.some((n) => n === 0)) throw bad('Section part numbers start at 1');
+  const spec = pm ? pm[2]! : full;
+  const prefix = pm ? `${pm[1]}${spec ? '.' : ''}` : '';
   const upper = spec.toUpperCase();
-  if (upper === '') return { section: { kind: 'full' }, label: '' };
-  if (upper === 'HEADER') return { section: { kind: 'header' }, label: 'HEADER' };
-  if (upper === 'TEXT') return { section: { kind: 'text' }, label: 'TEXT' };
+  if (upper === '') return { section: { path, kind: 'full' }, label: prefix };
+  if (upper === 'HEADER') return { section: { path, kind: 'header' }, label: `${prefix}HEADER` };
+  if (upper === 'TEXT') return { section: { path, kind: 'text' }, label: `${prefix}TEXT` };
+  if (upper === 'MIME') {
+    if (path.length === 0) throw bad('MIME needs a part number');
+    return { section: { path, kind: 'mime' }, label: `${prefix}MIME` };
+  }
   const m = /^(HEADER\.FIELDS(?:\.NOT)?) (\(.*\))$/i.exec(spec);
   if (m) {
     // The field list is an IMAP list of astrings: reuse the command parser on it.
@@ -46,10 +65,9 @@ function parseSection(spec: string): { section: Section; label: string } {
       return a.value.toUpperCase();
     });
     const kind = m[1]!.toUpperCase();
-    return { section: { kind: 'fields', names, not: kind.endsWith('.NOT') }, label: `${kind} (${names.join(' ')})` };
+    return { section: { path, kind: 'fields', names, not: kind.endsWith('.NOT') }, label: `${prefix}${kind} (${names.join(' ')})` };
   }
-  if (/^\d+(\.\d+)*(\.(HEADER|TEXT|MIME|HEADER\.FIELDS.*))?$/i.test(spec)) throw no('Section part numbers are not supported yet', 'CANNOT');
-  throw bad(`Invalid section ${spec}`);
+  throw bad(`Invalid section ${full}`);
 }
 
 function parseItem(atom: string): FetchItem[] {
@@ -67,12 +85,22 @@ function parseItem(atom: string): FetchItem[] {
       return [{ kind: 'modseq' }];
     case 'FAST':
       return [{ kind: 'flags' }, { kind: 'internaldate' }, { kind: 'size' }];
+    case 'ALL':
+      return [{ kind: 'flags' }, { kind: 'internaldate' }, { kind: 'size' }, { kind: 'envelope' }];
+    case 'FULL':
+      return [{ kind: 'flags' }, { kind: 'internaldate' }, { kind: 'size' }, { kind: 'envelope' }, { kind: 'structure', extended: false }];
+    case 'ENVELOPE':
+      return [{ kind: 'envelope' }];
+    case 'BODY':
+      return [{ kind: 'structure', extended: false }];
+    case 'BODYSTRUCTURE':
+      return [{ kind: 'structure', extended: true }];
     case 'RFC822':
-      return [{ kind: 'body', peek: false, section: { kind: 'full' }, label: 'RFC822' }];
+      return [{ kind: 'body', peek: false, section: { path: [], kind: 'full' }, label: 'RFC822' }];
     case 'RFC822.HEADER':
-      return [{ kind: 'body', peek: true, section: { kind: 'header' }, label: 'RFC822.HEADER' }];
+      return [{ kind: 'body', peek: true, section: { path: [], kind: 'header' }, label: 'RFC822.HEADER' }];
     case 'RFC822.TEXT':
-      return [{ kind: 'body', peek: false, section: { kind: 'text' }, label: 'RFC822.TEXT' }];
+      return [{ kind: 'body', peek: false, section: { path: [], kind: 'text' }, label: 'RFC822.TEXT' }];
   }
   const m = /^(BODY|BODY\.PEEK)\[(.*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/is.exec(atom);
   if (m) {
@@ -97,7 +125,7 @@ export function parseFetchItems(arg: ImapArg): FetchItem[] {
   const out: FetchItem[] = [];
   for (const a of atoms) {
     if (a.type !== 'atom') throw bad('Invalid FETCH item');
-    if (arg.type === 'list' && a.value.toUpperCase() === 'FAST') throw bad('FAST is a macro, not an item');
+    if (arg.type === 'list' && ['FAST', 'ALL', 'FULL'].includes(a.value.toUpperCase())) throw bad(`${a.value.toUpperCase()} is a macro, not an item`);
     out.push(...parseItem(a.value));
   }
   return out;

@@ -8,6 +8,8 @@ import { formatDateTime } from '../dates.js';
 import { encodeFlagList, literalPrefix } from '../encode.js';
 import { bad, no } from '../errors.js';
 import { headerOf, selectHeaderFields, textOf } from '../message-parts.js';
+import { bodyStructure, envelope } from '../../mime/imap-structure.js';
+import { findPart, parseMessage, type MimePart } from '../../mime/structure.js';
 import type { SelectedMailbox } from '../selected.js';
 import { formatSequenceSet, parseSequenceSet, resolveSequenceNumbers, resolveUids } from '../seqset.js';
 import type { ImapSession } from '../session.js';
@@ -28,16 +30,30 @@ export function targetSeqs(view: SelectedMailbox, setText: string, uid: boolean)
   return seqs;
 }
 
-function sectionBytes(msg: Buffer, section: Section): Buffer {
+/**
+ * The bytes a section names. Part numbers go through the MIME tree; a part that does not exist
+ * gives an empty string, and HEADER/TEXT of a part that is not a message/rfc822 too.
+ */
+function sectionBytes(msg: Buffer, section: Section, tree: () => MimePart): Buffer {
+  let target = msg;
+  if (section.path.length > 0) {
+    const part = findPart(tree(), section.path);
+    if (!part) return Buffer.alloc(0);
+    if (section.kind === 'full') return part.buf.subarray(part.bodyStart, part.bodyEnd);
+    if (section.kind === 'mime') return part.buf.subarray(part.headerStart, part.headerEnd);
+    if (!part.message) return Buffer.alloc(0);
+    target = part.buf.subarray(part.message.headerStart, part.message.bodyEnd);
+  }
   switch (section.kind) {
     case 'full':
-      return msg;
+    case 'mime':
+      return target;
     case 'header':
-      return headerOf(msg);
+      return headerOf(target);
     case 'text':
-      return textOf(msg);
+      return textOf(target);
     case 'fields':
-      return selectHeaderFields(headerOf(msg), section.names, section.not);
+      return selectHeaderFields(headerOf(target), section.names, section.not);
   }
 }
 
@@ -105,6 +121,7 @@ export const fetchCommand: CommandSpec = {
       seqs = seqs.filter((n) => changed.has(view.uidAt(n)));
     }
     const bodies = items.filter((i): i is Extract<FetchItem, { kind: 'body' }> => i.kind === 'body');
+    const needsMessage = bodies.length > 0 || items.some((i) => i.kind === 'envelope' || i.kind === 'structure');
     // \Seen first, in one write, so the responses carry the new flags (RFC 3501 6.4.5).
     const seenNow = new Set<number>();
     if (!view.readOnly && bodies.some((b) => !b.peek)) {
@@ -121,8 +138,8 @@ export const fetchCommand: CommandSpec = {
       const u = view.uidAt(seq);
       const info = view.message(u);
       if (!info) continue;
-      const msg = bodies.length > 0 ? await readBody(session, view, u) : null;
-      if (bodies.length > 0 && !msg) {
+      const msg = needsMessage ? await readBody(session, view, u) : null;
+      if (needsMessage && !msg) {
         skipped++;
         continue;
       }
@@ -130,9 +147,11 @@ export const fetchCommand: CommandSpec = {
       let withFlags = seenNow.has(u) && !items.some((i) => i.kind === 'flags') ? [...items, { kind: 'flags' } as FetchItem] : items;
       // Under CONDSTORE a flag change this FETCH made is reported with its MODSEQ.
       if (seenNow.has(u) && session.condstore && !withFlags.some((i) => i.kind === 'modseq')) withFlags = [...withFlags, { kind: 'modseq' }];
+      let parsed: MimePart | undefined;
+      const tree = (): MimePart => (parsed ??= parseMessage(msg!));
       withFlags.forEach((item, i) => {
         if (i > 0) parts.push(' ');
-        renderItem(item, info, msg, parts);
+        renderItem(item, info, msg, tree, parts);
       });
       session.sendRaw(`* ${seq} FETCH (`);
       for (const p of parts) {
@@ -150,7 +169,7 @@ export const fetchCommand: CommandSpec = {
   },
 };
 
-function renderItem(item: FetchItem, info: MessageInfo, msg: Buffer | null, parts: Array<string | Buffer>): void {
+function renderItem(item: FetchItem, info: MessageInfo, msg: Buffer | null, tree: () => MimePart, parts: Array<string | Buffer>): void {
   switch (item.kind) {
     case 'flags':
       parts.push(`FLAGS ${encodeFlagList(info.flags)}`);
@@ -167,8 +186,14 @@ function renderItem(item: FetchItem, info: MessageInfo, msg: Buffer | null, part
     case 'modseq':
       parts.push(`MODSEQ (${info.modseq})`);
       return;
+    case 'envelope':
+      parts.push(`ENVELOPE ${envelope(tree())}`);
+      return;
+    case 'structure':
+      parts.push(`${item.extended ? 'BODYSTRUCTURE' : 'BODY'} ${bodyStructure(tree(), item.extended)}`);
+      return;
     case 'body': {
-      let data = sectionBytes(msg!, item.section);
+      let data = sectionBytes(msg!, item.section, tree);
       if (item.partial) {
         const { start, length } = item.partial;
         data = start >= data.length ? Buffer.alloc(0) : data.subarray(start, start + length);
