@@ -38,7 +38,7 @@ test('greeting and CAPABILITY say exactly what works, per state', async () => {
   assert.equal(await client.line(), '+ Ready for literal data');
   client.write('demo-password\r\n');
   const r = await client.tagged('e');
-  assert.equal(r.at(-1), 'e OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UNSELECT UIDPLUS CHILDREN SPECIAL-USE MOVE IDLE NAMESPACE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE LIST-EXTENDED LIST-STATUS STATUS=SIZE MULTIAPPEND ACL RIGHTS=kxte CONDSTORE QRESYNC] Logged in');
+  assert.equal(r.at(-1), 'e OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UNSELECT UIDPLUS CHILDREN SPECIAL-USE MOVE IDLE NAMESPACE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE LIST-EXTENDED LIST-STATUS STATUS=SIZE MULTIAPPEND ACL RIGHTS=kxte CONDSTORE QRESYNC SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES] Logged in');
   assert.deepEqual(await client.command('f', 'LOGIN alice demo-password'), ['f BAD Already authenticated']);
   assert.deepEqual(await client.command('g', 'ENABLE X-UNKNOWN'), ['* ENABLED', 'g OK ENABLE completed']);
   assert.deepEqual(await client.command('h', 'LOGOUT'), ['* BYE Logging out', 'h OK LOGOUT completed']);

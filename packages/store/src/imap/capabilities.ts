@@ -22,6 +22,9 @@ const AFTER_LOGIN = [
   'RIGHTS=kxte',
   'CONDSTORE',
   'QRESYNC',
+  'SORT',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
 ];
 
 export interface ConnectionCapabilities {

@@ -5,6 +5,7 @@ import { deleteAclCommand, getAclCommand, listRightsCommand, myRightsCommand, se
 import { appendCommand } from './append.js';
 import { authenticateCommand, loginCommand, startTlsCommand } from './auth.js';
 import { copyCommand, moveCommand } from './copy.js';
+import { sortCommand, threadCommand } from './sort.js';
 import { idleCommand } from './idle.js';
 import { capabilityCommand, enableCommand, idCommand, logoutCommand, noopCommand } from './connection.js';
 import { fetchCommand } from './fetch.js';
@@ -44,6 +45,8 @@ const ALL: CommandSpec[] = [
   copyCommand,
   moveCommand,
   idleCommand,
+  sortCommand,
+  threadCommand,
   namespaceCommand,
   getQuotaRootCommand,
   getQuotaCommand,
