@@ -2,12 +2,12 @@
 // set \Seen for non-PEEK body items (one engine call for the whole set), then one FETCH
 // response per message, read from the immutable body file. Output is flushed as it grows so a
 // large FETCH waits for a slow client instead of filling memory.
-import { readFile } from 'node:fs/promises';
 import type { MessageInfo } from '../../engine/index.js';
 import { formatDateTime } from '../dates.js';
 import { encodeFlagList, literalPrefix } from '../encode.js';
 import { bad, no } from '../errors.js';
 import { headerOf, selectHeaderFields, textOf } from '../message-parts.js';
+import { readMessage } from '../message-reader.js';
 import { bodyStructure, envelope } from '../../mime/imap-structure.js';
 import { findPart, parseMessage, type MimePart } from '../../mime/structure.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -57,10 +57,10 @@ function sectionBytes(msg: Buffer, section: Section, tree: () => MimePart): Buff
   }
 }
 
-async function readBody(session: ImapSession, view: SelectedMailbox, uid: number): Promise<Buffer | null> {
+async function readBody(session: ImapSession, view: SelectedMailbox, uid: number, headerOnly: boolean): Promise<Buffer | null> {
   const s = selectedState(session);
   try {
-    return await readFile(s.mailboxes.readMessage(view.name, uid).path);
+    return await readMessage(s.mailboxes.readMessage(view.name, uid).path, headerOnly);
   } catch {
     // Expunged by another session since this one last heard (RFC 2180 4.1): skip it.
     return null;
@@ -122,6 +122,10 @@ export const fetchCommand: CommandSpec = {
     }
     const bodies = items.filter((i): i is Extract<FetchItem, { kind: 'body' }> => i.kind === 'body');
     const needsMessage = bodies.length > 0 || items.some((i) => i.kind === 'envelope' || i.kind === 'structure');
+    // Header fields and ENVELOPE of the message itself need only the header block.
+    const headerOnly =
+      !items.some((i) => i.kind === 'structure') &&
+      bodies.every((b) => b.section.path.length === 0 && (b.section.kind === 'header' || b.section.kind === 'fields') && !b.partial);
     // \Seen first, in one write, so the responses carry the new flags (RFC 3501 6.4.5).
     const seenNow = new Set<number>();
     if (!view.readOnly && bodies.some((b) => !b.peek)) {
@@ -138,7 +142,7 @@ export const fetchCommand: CommandSpec = {
       const u = view.uidAt(seq);
       const info = view.message(u);
       if (!info) continue;
-      const msg = needsMessage ? await readBody(session, view, u) : null;
+      const msg = needsMessage ? await readBody(session, view, u, headerOnly) : null;
       if (needsMessage && !msg) {
         skipped++;
         continue;

@@ -160,6 +160,23 @@ export function usesModseq(key: SearchKey): boolean {
   }
 }
 
+/** Whether evaluating the key needs the body (else the header block is enough). */
+export function needsBody(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'body':
+    case 'text':
+      return true;
+    case 'not':
+      return needsBody(key.key);
+    case 'or':
+      return needsBody(key.a) || needsBody(key.b);
+    case 'and':
+      return key.keys.some(needsBody);
+    default:
+      return false;
+  }
+}
+
 /** Whether evaluating the key needs the message's bytes (header or body). */
 export function needsMessage(key: SearchKey): boolean {
   switch (key.k) {

@@ -1,8 +1,8 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4, 6.4.8). Keys that need the message read each body
 // file once; flag, size, date and set keys work from the view alone.
-import { readFile } from 'node:fs/promises';
 import { no } from '../errors.js';
-import { matches, needsMessage, SearchParser, usesModseq } from './search-keys.js';
+import { readMessage } from '../message-reader.js';
+import { matches, needsBody, needsMessage, SearchParser, usesModseq } from './search-keys.js';
 import { selectedState } from './select.js';
 import { ok, SELECTED, type CommandSpec } from './types.js';
 
@@ -28,6 +28,7 @@ export const searchCommand: CommandSpec = {
     const uids = view.allUids;
     const maxUid = uids[uids.length - 1] ?? 0;
     const loadMessage = needsMessage(key);
+    const headerOnly = !needsBody(key);
     const hits: number[] = [];
     const withModseq = usesModseq(key);
     if (withModseq) session.enableCondstore();
@@ -39,7 +40,7 @@ export const searchCommand: CommandSpec = {
       let msg: Buffer | null = null;
       if (loadMessage) {
         try {
-          msg = await readFile(s.mailboxes.readMessage(view.name, u).path);
+          msg = await readMessage(s.mailboxes.readMessage(view.name, u).path, headerOnly);
         } catch {
           continue; // expunged meanwhile
         }
