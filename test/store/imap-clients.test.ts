@@ -305,3 +305,52 @@ test('Python imaplib: NAMESPACE, SETACL/GETACL/MYRIGHTS, GETQUOTAROOT, UID MOVE,
   assert.deepEqual(out.shared_select, ['OK', out.inbox_before]);
   assert.equal(out.shared_fetch, 'Subject: to move\r\n\r\n');
 });
+
+const PYTHON_SORT = `
+import imaplib, json, sys
+port = int(sys.argv[1])
+out = {}
+m = imaplib.IMAP4('127.0.0.1', port)
+m.login('alice', 'demo-password')
+m.enable('CONDSTORE')
+out['enable'] = [d.decode() for d in m.untagged_responses.pop('ENABLED', [])]
+m.create('PySort')
+for subj, date in [('b', '"02-Jan-2024 10:00:00 +0000"'), ('Re: a', '"03-Jan-2024 10:00:00 +0000"'), ('a', '"01-Jan-2024 10:00:00 +0000"')]:
+    m.append('PySort', None, date, ('Subject: %s\\r\\nDate: Mon, 1 Jan 2024 00:00:00 +0000\\r\\n\\r\\nx\\r\\n' % subj).encode())
+m.select('PySort')
+out['sort'] = m.sort('(SUBJECT)', 'UTF-8', 'ALL')[1][0].decode()
+out['sort_arrival'] = m.sort('(REVERSE ARRIVAL)', 'UTF-8', 'ALL')[1][0].decode()
+out['thread'] = m.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL')[1][0].decode()
+out['status'] = m.status('PySort', '(MESSAGES SIZE HIGHESTMODSEQ)')[1][0].decode()
+m.logout()
+print(json.dumps(out))
+`;
+
+test('Python imaplib: ENABLE, SORT, THREAD, STATUS with SIZE and HIGHESTMODSEQ', async () => {
+  const r = await runPython(PYTHON_SORT, String(fx.port));
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, string | string[]>;
+  assert.deepEqual(out.enable, ['CONDSTORE']);
+  // Base subjects b (1), a (2, "Re: a"), a (3): equal keys keep mailbox order (RFC 5256).
+  assert.equal(out.sort, '2 3 1');
+  // ARRIVAL is the INTERNALDATE given to APPEND: 3 (1 Jan) < 1 (2 Jan) < 2 (3 Jan); reversed.
+  assert.equal(out.sort_arrival, '2 1 3');
+  // Same Date header on all three: threads and children in mailbox order.
+  assert.equal(out.thread, '(1)(2 3)');
+  assert.match(out.status as string, /^PySort \(MESSAGES 3 SIZE \d+ HIGHESTMODSEQ \d+\)$/);
+});
+
+test('imapflow: LIST with LIST-STATUS, and QRESYNC on open', async () => {
+  const c = new ImapFlow({ host: '127.0.0.1', port: fx.port, secure: false, auth: { user: 'alice', pass: 'demo-password' }, logger: false, qresync: true });
+  await c.connect();
+  try {
+    assert.ok(c.enabled.has('QRESYNC'), 'imapflow enabled QRESYNC');
+    const list = await c.list({ statusQuery: { messages: true, uidNext: true } });
+    const inbox = list.find((m) => m.path === 'INBOX');
+    assert.ok(inbox?.status && typeof inbox.status.messages === 'number' && typeof inbox.status.uidNext === 'number', JSON.stringify(inbox?.status));
+    const box = await c.mailboxOpen('INBOX');
+    assert.equal(typeof box.highestModseq, 'bigint');
+  } finally {
+    await c.logout();
+  }
+});

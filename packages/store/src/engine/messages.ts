@@ -8,7 +8,7 @@ import { fsyncPath, errnoCode } from './durable-fs.js';
 import { formatFlagColumn, normalizeFlags, parseFlagColumn } from './flags.js';
 import { mailboxDirPath, requireMailbox, type MailStore, type MailboxRow } from './mailboxes.js';
 import { removeUsage } from './quota.js';
-import { immediate, immediateSync, stmt, type Db } from './sqlite.js';
+import { immediate, immediateSyncRelaxed, stmt, type Db } from './sqlite.js';
 import type { FlagMode, MailboxStatus, MessageFile, MessageInfo, SetFlagsResult } from './types.js';
 
 interface MessageRow {
@@ -83,7 +83,7 @@ export function setFlags(
   opts: { unchangedSince?: number } = {},
 ): SetFlagsResult {
   const given = normalizeFlags(flags);
-  return immediateSync(db, () => {
+  return immediateSyncRelaxed(db, () => {
     const mb = requireMailbox(db, rawName);
     let modseq = mb.highestmodseq;
     const result: SetFlagsResult = { updated: [], modified: [], before: new Map() };

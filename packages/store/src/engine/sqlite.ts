@@ -56,6 +56,22 @@ export function immediateSync<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
 
+/**
+ * BEGIN IMMEDIATE ... COMMIT with synchronous=NORMAL for this one transaction: in WAL mode the
+ * commit is atomic and consistent but not fsynced; it reaches the disk with the next durable
+ * commit or checkpoint. For flag changes only (as Dovecot's mail_fsync=optimized): a power
+ * loss may take back the last few flag changes, never a message, and an fsync per STORE would
+ * stall every session of the process while it runs.
+ */
+export function immediateSyncRelaxed<T>(db: Db, fn: () => T): T {
+  stmt(db, 'PRAGMA synchronous = NORMAL').run();
+  try {
+    return db.transaction(fn).immediate();
+  } finally {
+    stmt(db, 'PRAGMA synchronous = FULL').run();
+  }
+}
+
 /** BEGIN IMMEDIATE ... COMMIT, retried asynchronously while another process holds the lock. */
 export async function immediate<T>(db: Db, fn: () => T): Promise<T> {
   for (let attempt = 0; ; attempt++) {

@@ -3,7 +3,8 @@
 // mailbox's bytes are bodies, and a FETCH of 1:* headers should not read them. Message files
 // never change (a flag change renames nothing; an expunge removes the file), so headers are
 // kept in a per-process cache keyed by path, as Dovecot keeps them in its index cache.
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 const FIRST_READ = 16 * 1024;
 const MAX_HEADER = 1024 * 1024;
@@ -43,16 +44,17 @@ export async function readHeader(path: string): Promise<Buffer> {
     cache.set(path, hit);
     return hit;
   }
-  return remember(path, await readHeaderFile(path));
+  return remember(path, readHeaderFile(path));
 }
 
-async function readHeaderFile(path: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
+/** Synchronous small reads: the header block sits in the page cache after delivery. */
+function readHeaderFile(path: string): Buffer {
+  const fd = openSync(path, 'r');
   try {
     let buf = Buffer.alloc(FIRST_READ);
     let len = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, len);
+      const bytesRead = readSync(fd, buf, len, buf.length - len, len);
       len += bytesRead;
       const end = headerEndIn(buf.subarray(0, len));
       if (end >= 0) return buf.subarray(0, end);
@@ -64,10 +66,15 @@ async function readHeaderFile(path: string): Promise<Buffer> {
       }
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
-export function readMessage(path: string, headerOnly: boolean): Promise<Buffer> {
-  return headerOnly ? readHeader(path) : readFile(path);
+/** Below this size a message is read synchronously: from the page cache that takes
+ * microseconds, where the promise API costs several threadpool round trips. */
+const SYNC_READ_MAX = 256 * 1024;
+
+export async function readMessage(path: string, headerOnly: boolean, size?: number): Promise<Buffer> {
+  if (headerOnly) return readHeader(path);
+  return size !== undefined && size <= SYNC_READ_MAX ? readFileSync(path) : readFile(path);
 }

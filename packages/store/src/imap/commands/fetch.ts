@@ -60,7 +60,8 @@ function sectionBytes(msg: Buffer, section: Section, tree: () => MimePart): Buff
 async function readBody(session: ImapSession, view: SelectedMailbox, uid: number, headerOnly: boolean): Promise<Buffer | null> {
   const s = selectedState(session);
   try {
-    return await readMessage(s.mailboxes.readMessage(view.name, uid).path, headerOnly);
+    const file = s.mailboxes.readMessage(view.name, uid);
+    return await readMessage(file.path, headerOnly, file.size);
   } catch {
     // Expunged by another session since this one last heard (RFC 2180 4.1): skip it.
     return null;

@@ -40,7 +40,8 @@ export const searchCommand: CommandSpec = {
       let msg: Buffer | null = null;
       if (loadMessage) {
         try {
-          msg = await readMessage(s.mailboxes.readMessage(view.name, u).path, headerOnly);
+          const file = s.mailboxes.readMessage(view.name, u);
+          msg = await readMessage(file.path, headerOnly, file.size);
         } catch {
           continue; // expunged meanwhile
         }
