@@ -33,6 +33,7 @@ const { values: o } = parseArgs({
     workers: { type: 'string', default: '' },
     only: { type: 'string', default: '' },
     quick: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +49,7 @@ if (o.help) {
   --idle N        idle logged-in connections for the memory measure (1000; Dovecot runs a process per connection)
   --workers LIST  tiermail store.workers values, e.g. 2,1 (cores, then 1)
   --only LIST     dovecot, tiermail
+  --cpu-prof DIR  run the tiermail store with --cpu-prof, profiles into DIR
   --quick         a short smoke run (10 users, 10 messages, 3 s loads, 200 idle), never written
   --no-write      do not update docs/benchmarks.md
   --keep          keep the data directories
@@ -280,7 +282,8 @@ async function startTiermail(dir, workers, ldapUrl) {
     },
   };
   writeFileSync(join(dir, 'tiermail.yaml'), JSON.stringify(config, null, 2));
-  const child = start(process.execPath, [join(root, 'packages', 'store', 'dist', 'main.js'), '-c', join(dir, 'tiermail.yaml'), '--host', 'store1'], { cwd: dir });
+  const prof = o['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${o['cpu-prof']}`] : [];
+  const child = start(process.execPath, [...prof, join(root, 'packages', 'store', 'dist', 'main.js'), '-c', join(dir, 'tiermail.yaml'), '--host', 'store1'], { cwd: dir });
   await waitBanner(imapPort, child, 'tiermail store', '* OK');
   while (descendants(child.pid).length < workers) await sleep(50);
   await sleep(300);

@@ -2,8 +2,8 @@
 // the demo user alice against a real slapd, with mail delivered through the engine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { ImapFlow } from 'imapflow';
+import { runPython } from '../harness/python.js';
 import { deliver, rfc822, startImapFixture, type ImapFixture } from './imap-helpers.js';
 
 let fx: ImapFixture;
@@ -224,22 +224,6 @@ out['logout'] = m.logout()[0]
 print(json.dumps(out))
 `;
 
-/** Runs Python asynchronously: the server under test lives in this process. */
-function runPython(script: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('python3', ['-c', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
 test('Python imaplib: LOGIN, CREATE, APPEND (synchronizing literal), SELECT, SEARCH, FETCH, UID STORE, EXPUNGE', async () => {
   const r = await runPython(PYTHON, String(fx.port));
   assert.equal(r.status, 0, r.stderr);
@@ -350,6 +334,28 @@ test('imapflow: LIST with LIST-STATUS, and QRESYNC on open', async () => {
     assert.ok(inbox?.status && typeof inbox.status.messages === 'number' && typeof inbox.status.uidNext === 'number', JSON.stringify(inbox?.status));
     const box = await c.mailboxOpen('INBOX');
     assert.equal(typeof box.highestModseq, 'bigint');
+  } finally {
+    await c.logout();
+  }
+});
+
+test('imapflow: IDLE wakes on a delivery (exists event)', async () => {
+  const c = new ImapFlow({ host: '127.0.0.1', port: fx.port, secure: false, auth: { user: 'alice', pass: 'demo-password' }, logger: false });
+  await c.connect();
+  try {
+    const lock = await c.getMailboxLock('INBOX');
+    try {
+      const before = (c.mailbox && c.mailbox.exists) || 0;
+      const woke = new Promise<number>((resolve) => c.on('exists', (d: { count: number }) => resolve(d.count)));
+      const idling = c.idle();
+      await new Promise((r) => setTimeout(r, 200));
+      await deliver(fx.store, ALICE, rfc822('wake up'));
+      assert.equal(await woke, before + 1);
+      await c.noop(); // ends IDLE
+      await idling.catch(() => undefined);
+    } finally {
+      lock.release();
+    }
   } finally {
     await c.logout();
   }

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPop3Server, type Pop3Server } from '@tiermail/store/pop3/index';
+import { runPython } from '../harness/python.js';
 import { testCert } from '../harness/tls.js';
 import { startImapFixture, type ImapFixture } from './imap-helpers.js';
 
@@ -109,19 +110,7 @@ out['uidl_after'] = [x.decode() for x in q.uidl()[1]]
 q.quit()
 print(json.dumps(out))
 `;
-  // Asynchronously: the server under test runs in this process.
-  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('python3', ['-c', script, String(pop.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  const r = await runPython(script, String(pop.port));
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.match(out.welcome as string, /^\+OK .*POP3 ready$/);

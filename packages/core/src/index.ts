@@ -9,3 +9,4 @@ export * from './directory/index.js';
 export * from './slapd/index.js';
 export * from './network-list.js';
 export * from './cluster.js';
+export * from './graceful-close.js';

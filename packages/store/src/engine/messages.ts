@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import { fsyncPath, errnoCode } from './durable-fs.js';
 import { formatFlagColumn, normalizeFlags, parseFlagColumn } from './flags.js';
-import { mailboxDirPath, requireMailbox, type MailStore, type MailboxRow } from './mailboxes.js';
+import { mailboxDirPath, mailboxName, requireMailbox, type MailStore, type MailboxRow } from './mailboxes.js';
 import { removeUsage } from './quota.js';
 import { immediate, immediateSyncRelaxed, stmt, type Db } from './sqlite.js';
 import type { FlagMode, MailboxStatus, MessageFile, MessageInfo, SetFlagsResult } from './types.js';
@@ -28,24 +28,26 @@ const HAS_SEEN = "instr(' ' || flags || ' ', ' \\Seen ') > 0";
 const HAS_DELETED = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
 
 export function mailboxStatus(db: Db, rawName: string): MailboxStatus {
-  return db
-    .transaction((): MailboxStatus => {
-      const mb = requireMailbox(db, rawName);
-      const c = stmt(
-        db,
-        `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes, coalesce(sum(CASE WHEN ${HAS_SEEN} THEN 0 ELSE 1 END), 0) AS unseen FROM messages WHERE mailbox_id = ?`,
-      ).get(mb.id) as { n: number; bytes: number; unseen: number };
-      return {
-        name: mb.name,
-        messages: c.n,
-        unseen: c.unseen,
-        uidNext: mb.uidnext,
-        uidValidity: mb.uidvalidity,
-        highestModseq: mb.highestmodseq,
-        sizeBytes: c.bytes,
-      };
-    })
-    .deferred();
+  const name = mailboxName(rawName);
+  // One statement, so one consistent snapshot without BEGIN/COMMIT around it: IMAP asks for
+  // this before every reply, and the transaction wrapper cost more than the query.
+  const row = stmt(
+    db,
+    `SELECT b.name AS name, b.uidnext AS uidnext, b.uidvalidity AS uidvalidity, b.highestmodseq AS highestmodseq,
+       count(m.uid) AS n, coalesce(sum(m.size), 0) AS bytes,
+       coalesce(sum(CASE WHEN m.uid IS NULL OR ${HAS_SEEN.replace(/flags/g, 'm.flags')} THEN 0 ELSE 1 END), 0) AS unseen
+     FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id WHERE b.name = ? GROUP BY b.id`,
+  ).get(name) as { name: string; uidnext: number; uidvalidity: number; highestmodseq: number; n: number; bytes: number; unseen: number } | undefined;
+  if (!row) return requireMailbox(db, name) as never; // throws notFound with the usual text
+  return {
+    name: row.name,
+    messages: row.n,
+    unseen: row.unseen,
+    uidNext: row.uidnext,
+    uidValidity: row.uidvalidity,
+    highestModseq: row.highestmodseq,
+    sizeBytes: row.bytes,
+  };
 }
 
 export function listMessages(db: Db, rawName: string, opts: { changedSinceModseq?: number } = {}): MessageInfo[] {
@@ -63,13 +65,41 @@ export function expungedSince(db: Db, rawName: string, modseq: number): number[]
   return (stmt(db, 'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid').all(mb.id, modseq) as Array<{ uid: number }>).map((r) => r.uid);
 }
 
-export function messageFile(ms: MailStore, rawName: string, uid: number): MessageFile {
+/** The files of many messages at once (FETCH and SEARCH over a range): one query for the whole
+ * mailbox when that is cheaper than one per message. Missing UIDs are absent from the map. */
+export function messageFiles(ms: MailStore, rawName: string, uids: readonly number[]): Map<number, MessageFile> {
+  const out = new Map<number, MessageFile>();
+  if (uids.length <= 16) {
+    for (const uid of uids) {
+      try {
+        out.set(uid, messageFile(ms, rawName, uid));
+      } catch (err) {
+        if (!(err instanceof StoreError) || !/^no message/.test(err.message)) throw err;
+      }
+    }
+    return out;
+  }
   const mb = requireMailbox(ms.db, rawName);
-  const row = stmt(ms.db, 'SELECT file, size FROM messages WHERE mailbox_id = ? AND uid = ?').get(mb.id, uid) as
-    | { file: string; size: number }
-    | undefined;
-  if (!row) throw new StoreError('notFound', `no message ${uid} in ${mb.name}`);
-  return { path: join(mailboxDirPath(ms, mb.dir), row.file), size: row.size };
+  const dir = mailboxDirPath(ms, mb.dir);
+  const wanted = new Set(uids);
+  for (const r of stmt(ms.db, 'SELECT uid, file, size FROM messages WHERE mailbox_id = ?').all(mb.id) as Array<{ uid: number; file: string; size: number }>) {
+    if (wanted.has(r.uid)) out.set(r.uid, { path: join(dir, r.file), size: r.size });
+  }
+  return out;
+}
+
+export function messageFile(ms: MailStore, rawName: string, uid: number): MessageFile {
+  const name = mailboxName(rawName);
+  // One query (FETCH and SEARCH call this once per message).
+  const row = stmt(ms.db, 'SELECT m.file AS file, m.size AS size, b.dir AS dir FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id WHERE b.name = ? AND m.uid = ?').get(
+    name,
+    uid,
+  ) as { file: string; size: number; dir: string } | undefined;
+  if (!row) {
+    requireMailbox(ms.db, name); // a missing mailbox is its own error
+    throw new StoreError('notFound', `no message ${uid} in ${name}`);
+  }
+  return { path: join(mailboxDirPath(ms, row.dir), row.file), size: row.size };
 }
 
 /** STORE: add, remove or replace flags on the given UIDs. UIDs that do not exist are skipped;

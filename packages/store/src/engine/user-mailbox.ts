@@ -16,7 +16,7 @@ import {
   requireMailbox,
   toMailboxInfo,
 } from './mailboxes.js';
-import { expunge, expungedSince, listMessages, mailboxStatus, messageFile, setFlags } from './messages.js';
+import { expunge, expungedSince, listMessages, mailboxStatus, messageFile, messageFiles, setFlags } from './messages.js';
 import { quotaInfo, readQuota } from './quota.js';
 import { immediateSync, stmt } from './sqlite.js';
 import type { UserDb } from './user-db.js';
@@ -32,6 +32,7 @@ export interface AclEntry {
 
 export class UserMailbox {
   private udb: UserDb | null;
+  private checkedAt = 0;
 
   constructor(
     private readonly pool: UserDbPool,
@@ -51,9 +52,14 @@ export class UserMailbox {
     return this.handle().partition;
   }
 
-  /** The current handle; reopened if reconstruct replaced the database file meanwhile. */
+  /** The current handle; reopened if reconstruct replaced the database file meanwhile. That
+   * check costs a stat(); reads do it at most once a second (a replaced file stays readable,
+   * and writes check again under their lock, UserDb.assertCurrent). */
   private handle(): UserDb {
     if (!this.udb) throw new StoreError('notAllowed', 'user mailbox is closed');
+    const now = Date.now();
+    if (now - this.checkedAt < 1000) return this.udb;
+    this.checkedAt = now;
     if (!this.udb.isCurrent()) {
       const user = this.udb.user;
       this.pool.release(this.udb);
@@ -111,6 +117,11 @@ export class UserMailbox {
   /** UIDs expunged since a MODSEQ (QRESYNC). */
   expungedSince(name: string, modseq: number): number[] {
     return expungedSince(this.handle().db, name, modseq);
+  }
+
+  /** Files of many messages in one go; UIDs that are gone are absent. */
+  readMessages(name: string, uids: readonly number[]): Map<number, MessageFile> {
+    return messageFiles(this.handle(), name, uids);
   }
 
   readMessage(name: string, uid: number): MessageFile {

@@ -3,9 +3,10 @@
 // read, connections in all and per address), STARTTLS and implicit TLS. The protocol lives in
 // session.ts.
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
-import type { Logger } from '@tiermail/core';
+import type { Server, Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
+import { closeGracefully, type Logger } from '@tiermail/core';
+import { listen } from '../access/listener.js';
 import { ImapSession, type ImapSessionOptions, type ResponseSink } from './session.js';
 import type { ImapStore } from './state.js';
 
@@ -39,8 +40,6 @@ export interface ImapServer {
   /** Stops accepting, lets running commands finish, says BYE; destroys what is left after graceMs. */
   close(graceMs?: number): Promise<void>;
 }
-
-let nextConnId = 1;
 
 /** Buffers a command's responses and writes them in one go; flush() waits while the peer lags. */
 class SocketSink implements ResponseSink {
@@ -182,64 +181,28 @@ class Connection {
 }
 
 export async function startImapServer(store: ImapStore, opts: ImapServerOptions): Promise<ImapServer> {
-  const connections = new Map<Socket, Connection>();
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = opts.maxConnectionsPerAddress ?? 100;
   // Built once: a context per connection would redo the key parsing every time.
   const tlsContext = opts.tls ? createSecureContext(opts.tls) : undefined;
-  const onConnection = (socket: Socket): void => {
-    const remote = socket.remoteAddress ?? '';
-    const count = (perAddress.get(remote) ?? 0) + 1;
-    if (maxPerAddress > 0 && count > maxPerAddress) {
-      opts.logger?.warn({ remote }, 'imap connection refused: too many from this address');
-      socket.end('* BYE Too many connections from your address\r\n');
-      return;
-    }
-    perAddress.set(remote, count);
-    const connId = nextConnId++;
-    const logger = opts.logger?.child({ connId, remote });
-    connections.set(socket, new Connection(socket, store, opts, logger, tlsContext));
-    socket.on('close', () => {
-      connections.delete(socket);
-      const n = (perAddress.get(remote) ?? 1) - 1;
-      if (n <= 0) perAddress.delete(remote);
-      else perAddress.set(remote, n);
-    });
-  };
-  let server: Server;
-  if (opts.implicitTls) {
-    if (!opts.tls) throw new Error('implicit TLS needs a certificate (tls)');
-    server = createTlsServer({ ...opts.tls, ...(opts.tlsOptions ?? {}) }, onConnection);
-    server.on('tlsClientError', (err) => opts.logger?.debug({ err: err.message }, 'imaps handshake failed'));
-  } else {
-    server = createServer(onConnection);
-  }
-  server.maxConnections = opts.maxConnections ?? 10000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  let nextId = 1;
+  const l = await listen(
+    {
+      host: opts.host,
+      port: opts.port,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.implicitTls ? { implicitTls: true } : {}),
+      ...(opts.tlsOptions ? { tlsOptions: opts.tlsOptions } : {}),
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
+      tooManyReply: '* BYE Too many connections from your address\r\n',
+      protocol: 'imap',
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    },
+    (socket) => new Connection(socket, store, opts, opts.logger?.child({ connId: nextId++, remote: socket.remoteAddress }), tlsContext),
+  );
   return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    connections: () => connections.size,
-    close: (graceMs = 30000) =>
-      new Promise((resolve) => {
-        server.close();
-        for (const c of connections.values()) c.shutdown();
-        const done = (): void => {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        };
-        const poll = setInterval(() => {
-          if (connections.size === 0) done();
-        }, 20);
-        const timer = setTimeout(() => {
-          for (const s of connections.keys()) s.destroy();
-          done();
-        }, graceMs);
-        if (connections.size === 0) done();
-      }),
+    server: l.server,
+    port: l.port,
+    connections: () => l.connections.size,
+    close: (graceMs = 30000) => closeGracefully(l.server, l.connections, graceMs, (c) => c.shutdown()),
   };
 }

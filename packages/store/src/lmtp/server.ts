@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { DotDataDecoder, LineReader, type Logger, type MailLog } from '@tiermail/core';
+import { closeGracefully, DotDataDecoder, LineReader, type Logger, type MailLog } from '@tiermail/core';
 import type { DeliveryOutcome, DeliveryRecipient } from '../engine/index.js';
 import { LmtpSession, type Envelope, type SessionOptions } from './session.js';
 import { malformedReply, outcomeReply, tooLargeReply } from './replies.js';
@@ -297,23 +297,6 @@ export async function startLmtpServer(target: DeliveryTarget, opts: LmtpServerOp
     port: (server.address() as AddressInfo).port,
     // Graceful: stop accepting, let each transaction in progress finish, then close; sockets
     // still open after graceMs are destroyed (their mail was not acknowledged, the relay retries).
-    close: (graceMs = 30000) =>
-      new Promise((resolve) => {
-        server.close();
-        for (const c of connections.values()) c.drain();
-        const done = (): void => {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        };
-        const poll = setInterval(() => {
-          if (connections.size === 0) done();
-        }, 50);
-        const timer = setTimeout(() => {
-          for (const s of connections.keys()) s.destroy();
-          done();
-        }, graceMs);
-        if (connections.size === 0) done();
-      }),
+    close: (graceMs = 30000) => closeGracefully(server, connections, graceMs, (c) => c.drain(), 50),
   };
 }

@@ -5,9 +5,10 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
-import type { Logger } from '@tiermail/core';
+import type { Server, Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { closeGracefully, type Logger } from '@tiermail/core';
+import { listen } from '../access/listener.js';
 import type { LoginPolicy } from '../access/login.js';
 import type { UserSessionLimit } from '../access/user-limit.js';
 import type { MessageStore } from '../engine/index.js';
@@ -225,56 +226,24 @@ class Connection {
 export async function startPop3Server(store: Pick<MessageStore, 'openUser'>, opts: Pop3ServerOptions): Promise<Pop3Server> {
   const locks = new MaildropLocks(opts.lockDir);
   const tlsContext = opts.tls ? createSecureContext(opts.tls) : undefined;
-  const connections = new Map<Socket, Connection>();
-  const perAddress = new Map<string, number>();
-  const maxPerAddress = opts.maxConnectionsPerAddress ?? 100;
-  const onConnection = (socket: Socket): void => {
-    const remote = socket.remoteAddress ?? '';
-    const count = (perAddress.get(remote) ?? 0) + 1;
-    if (maxPerAddress > 0 && count > maxPerAddress) {
-      socket.end('-ERR [SYS/TEMP] Too many connections from your address\r\n');
-      return;
-    }
-    perAddress.set(remote, count);
-    connections.set(socket, new Connection(socket, opts, store, locks, tlsContext));
-    socket.on('close', () => {
-      connections.delete(socket);
-      const n = (perAddress.get(remote) ?? 1) - 1;
-      if (n <= 0) perAddress.delete(remote);
-      else perAddress.set(remote, n);
-    });
-  };
-  let server: Server;
-  if (opts.implicitTls) {
-    if (!opts.tls) throw new Error('implicit TLS needs a certificate (tls)');
-    server = createTlsServer({ ...opts.tls }, onConnection);
-  } else {
-    server = createServer(onConnection);
-  }
-  server.maxConnections = opts.maxConnections ?? 10000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  const l = await listen(
+    {
+      host: opts.host,
+      port: opts.port,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.implicitTls ? { implicitTls: true } : {}),
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
+      tooManyReply: '-ERR [SYS/TEMP] Too many connections from your address\r\n',
+      protocol: 'pop3',
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    },
+    (socket) => new Connection(socket, opts, store, locks, tlsContext),
+  );
   return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    connections: () => connections.size,
-    close: (graceMs = 30000) =>
-      new Promise((resolve) => {
-        server.close();
-        for (const c of connections.values()) c.shutdown();
-        const done = (): void => {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        };
-        const poll = setInterval(() => connections.size === 0 && done(), 20);
-        const timer = setTimeout(() => {
-          for (const s of connections.keys()) s.destroy();
-          done();
-        }, graceMs);
-        if (connections.size === 0) done();
-      }),
+    server: l.server,
+    port: l.port,
+    connections: () => l.connections.size,
+    close: (graceMs = 30000) => closeGracefully(l.server, l.connections, graceMs, (c) => c.shutdown()),
   };
 }

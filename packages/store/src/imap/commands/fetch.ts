@@ -2,7 +2,7 @@
 // set \Seen for non-PEEK body items (one engine call for the whole set), then one FETCH
 // response per message, read from the immutable body file. Output is flushed as it grows so a
 // large FETCH waits for a slow client instead of filling memory.
-import type { MessageInfo } from '../../engine/index.js';
+import type { MessageFile, MessageInfo } from '../../engine/index.js';
 import { formatDateTime } from '../dates.js';
 import { encodeFlagList, literalPrefix } from '../encode.js';
 import { bad, no } from '../errors.js';
@@ -57,10 +57,9 @@ function sectionBytes(msg: Buffer, section: Section, tree: () => MimePart): Buff
   }
 }
 
-async function readBody(session: ImapSession, view: SelectedMailbox, uid: number, headerOnly: boolean): Promise<Buffer | null> {
-  const s = selectedState(session);
+async function readBody(file: MessageFile | undefined, headerOnly: boolean): Promise<Buffer | null> {
+  if (!file) return null;
   try {
-    const file = s.mailboxes.readMessage(view.name, uid);
     return await readMessage(file.path, headerOnly, file.size);
   } catch {
     // Expunged by another session since this one last heard (RFC 2180 4.1): skip it.
@@ -139,11 +138,12 @@ export const fetchCommand: CommandSpec = {
     }
     let pendingBytes = 0;
     let skipped = 0;
+    const files = needsMessage ? s.mailboxes.readMessages(view.name, seqs.map((n) => view.uidAt(n))) : new Map<number, MessageFile>();
     for (const seq of seqs) {
       const u = view.uidAt(seq);
       const info = view.message(u);
       if (!info) continue;
-      const msg = needsMessage ? await readBody(session, view, u, headerOnly) : null;
+      const msg = needsMessage ? await readBody(files.get(u), headerOnly) : null;
       if (needsMessage && !msg) {
         skipped++;
         continue;

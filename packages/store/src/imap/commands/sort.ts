@@ -1,18 +1,16 @@
 // SORT and THREAD (RFC 5256), with their UID forms: the SEARCH criteria pick the messages,
 // then SORT orders them by its keys (ties by sequence number) and THREAD groups them by
 // ORDEREDSUBJECT or REFERENCES. Headers are read from each message file once.
-import { readFile } from 'node:fs/promises';
-import { bad, no } from '../errors.js';
+import { bad } from '../errors.js';
 import { headerOf, headerValues } from '../message-parts.js';
 import type { ImapSession } from '../session.js';
 import { baseSubject, compareText, firstMailbox, messageIds, sentDate } from '../sort-keys.js';
 import { orderedSubject, referencesThreads, type ThreadMessage } from '../threading.js';
 import type { Args } from './args.js';
-import { matches, SearchParser } from './search-keys.js';
-import { selectedState } from './select.js';
+import { checkCharset, collectMatches } from './search.js';
+import { SearchParser } from './search-keys.js';
 import { ok, SELECTED, type CommandSpec } from './types.js';
 
-const CHARSETS = new Set(['US-ASCII', 'UTF-8']);
 const KEYS = new Set(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO']);
 
 interface Picked {
@@ -25,31 +23,11 @@ interface Picked {
 
 /** The messages the search criteria select, with their headers. */
 async function pick(session: ImapSession, args: Args): Promise<Picked[]> {
-  const charset = args.astring('charset').toUpperCase();
-  if (!CHARSETS.has(charset)) throw no(`Unsupported charset ${charset}`, 'BADCHARSET (US-ASCII UTF-8)');
+  checkCharset(args.astring('charset'));
   const rest = [];
   while (args.remaining > 0) rest.push(args.next('search key'));
-  const key = new SearchParser(rest).parseAll();
-  const s = selectedState(session);
-  const view = s.selected;
-  const uids = view.allUids;
-  const maxUid = uids[uids.length - 1] ?? 0;
-  const out: Picked[] = [];
-  for (let i = 0; i < uids.length; i++) {
-    const u = uids[i]!;
-    const info = view.message(u);
-    if (!info || view.isGhost(u)) continue;
-    let msg: Buffer;
-    try {
-      msg = await readFile(s.mailboxes.readMessage(view.name, u).path);
-    } catch {
-      continue; // expunged meanwhile
-    }
-    if (matches(key, { seq: i + 1, info, maxSeq: uids.length, maxUid, msg })) {
-      out.push({ seq: i + 1, uid: u, size: info.size, arrival: info.internalDate.getTime(), header: headerOf(msg) });
-    }
-  }
-  return out;
+  const hits = await collectMatches(session, new SearchParser(rest).parseAll(), true);
+  return hits.map((h) => ({ seq: h.seq, uid: h.uid, size: h.info.size, arrival: h.info.internalDate.getTime(), header: headerOf(h.msg!) }));
 }
 
 function compareBy(key: string, a: Picked, b: Picked): number {
