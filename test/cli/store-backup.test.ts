@@ -18,7 +18,9 @@ const target = mkdtempSync(join(tmpdir(), 'tm-backup-'));
 const ALICE = 'alice@example.test';
 
 before(async () => {
-  [store, other] = await Promise.all([startStore({ workers: 1 }), startStore({ workers: 1 })]);
+  // One after the other: free ports are picked per store, and two at once could pick the same.
+  store = await startStore({ workers: 1 });
+  other = await startStore({ workers: 1 });
   const { client } = await LmtpClient.open(store.port);
   await client.command('LHLO relay1');
   for (let i = 0; i < 5; i++) await client.transaction('s@example.org', ['<alice@example.test>'], message(`inbox ${i}`));
