@@ -109,6 +109,11 @@ export class SelectedMailbox {
     return this.announceExpunges();
   }
 
+  /** Expunges this session made that are still to be announced. */
+  get hasPendingExpunges(): boolean {
+    return this.ghosts.size > 0;
+  }
+
   /** HIGHESTMODSEQ as this view knows it. */
   get highestModseq(): number {
     return this.knownModseq;

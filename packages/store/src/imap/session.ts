@@ -78,6 +78,9 @@ export class ImapSession {
   /** Set by STARTTLS: the server upgrades the socket after the tagged OK, then calls tlsStarted(). */
   tlsRequested = false;
   private unwatch: (() => void) | null = null;
+  /** The change feed told of a change since the last refresh. */
+  private storeChanged = true;
+  private refreshedAt = 0;
   private loggedInAs: string | null = null;
   private unwatchShared: (() => void) | null = null;
   /** The user whose slot in opts.userLimit this session holds. */
@@ -237,6 +240,7 @@ export class ImapSession {
   }
 
   private onStoreChange(): void {
+    this.storeChanged = true;
     if (!this.idling || this.closed) return;
     // No command is running during IDLE, so EXPUNGE responses are allowed (RFC 2177).
     this.sendUpdates(true);
@@ -345,6 +349,12 @@ export class ImapSession {
   /** Untagged EXISTS / EXPUNGE / FETCH for changes made elsewhere, before the tagged reply. */
   private sendUpdates(allowExpunge: boolean): void {
     if (this.state.kind !== 'selected') return;
+    // With a change feed, the mailbox is looked at when it told of a change, and at least once
+    // a second in case a notice was lost (Redis away): most commands skip the status query.
+    const now = Date.now();
+    if (this.opts.changes && !this.storeChanged && !this.state.selected.hasPendingExpunges && now - this.refreshedAt < 1000) return;
+    this.storeChanged = false;
+    this.refreshedAt = now;
     try {
       for (const line of this.state.selected.refresh(this.state.mailboxes, allowExpunge)) this.send(line);
     } catch (err) {
