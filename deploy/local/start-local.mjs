@@ -60,6 +60,8 @@ const imapPort = config.store.imap?.port;
 const checks = [['slapd', ldapPort], ['redis-server', redisPort], ['store LMTP', config.store.lmtp.port], ['relay SMTP', config.relay.smtp.port]];
 if (imapPort) checks.push(['store IMAP', imapPort]);
 const pop3Port = config.store.pop3?.port;
+const mmpPort = config.mmp.imap?.port;
+if (mmpPort) checks.push(['MMP IMAP', mmpPort]);
 if (pop3Port) checks.push(['store POP3', pop3Port]);
 for (const [name, port] of checks) {
   if (await portInUse(port)) {
@@ -129,6 +131,11 @@ try {
   store = start('store', process.execPath, [join(root, 'packages', 'store', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
   await waitPort('store (LMTP)', config.store.lmtp.port, store);
   if (imapPort) await waitPort('store (IMAP)', imapPort, store);
+  // The MMP: the IMAP proxy users connect to; it logs them in to their store.
+  if (mmpPort) {
+    const mmp = start('mmp', process.execPath, [join(root, 'packages', 'mmp', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
+    await waitPort('mmp (IMAP)', mmpPort, mmp);
+  }
   // The relay: SMTP workers and the job controller, delivering to the store by LMTP.
   const relay = start('relay', process.execPath, [join(root, 'packages', 'mta', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
   await waitPort('relay (SMTP)', config.relay.smtp.port, relay);
@@ -145,6 +152,7 @@ const rows = [
   ['store LMTP', `127.0.0.1:${config.store.lmtp.port}`, `mailboxes in ${config.store.partitions.primary?.path ?? 'var/store'}`],
   ...(imapPort ? [['store IMAP', `127.0.0.1:${imapPort}`, 'LOGIN alice demo-password']] : []),
   ...(pop3Port ? [['store POP3', `127.0.0.1:${pop3Port}`, 'USER alice / PASS demo-password']] : []),
+  ...(mmpPort ? [['MMP IMAP proxy', `127.0.0.1:${mmpPort}`, 'what clients use: logs in, splices to the store']] : []),
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -154,13 +162,13 @@ process.stdout.write(
     'group staff@example.test. Try:',
     '  npm run tiermail -- user show alice@example.test',
     '  npm run tiermail -- user add carol@example.test --password-stdin <<< "carol-password"',
-    'Send a first message through the relay (SMTP), then read it over IMAP:',
+    'Send a first message through the relay (SMTP), then read it over IMAP through the MMP:',
     // The pauses matter: the relay refuses clients that talk before its banner (421).
     `  (exec 3<>/dev/tcp/127.0.0.1/${config.relay.smtp.port}; sleep 1; printf 'EHLO me\\r\\nMAIL FROM:<x@example.org>\\r\\nRCPT TO:<alice@example.test>\\r\\nDATA\\r\\n' >&3; sleep 1; printf 'Subject: hi\\r\\n\\r\\nhello\\r\\n.\\r\\nQUIT\\r\\n' >&3; timeout 2 cat <&3)`,
-    `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${imapPort ?? 3143}; cat >&3; timeout 2 cat <&3)`,
+    `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${mmpPort ?? imapPort ?? 3143}; sleep 1; cat >&3; timeout 2 cat <&3)`,
     '  npm run tiermail -- store mailbox list alice',
     'Any IMAP client works too (host 127.0.0.1, port above, no TLS in the local stack).',
-    'The MMP and the watcher are not in the local stack yet (see README, "What works today").',
+    'The watcher and the MMP POP3/submission proxies are not in the local stack yet (see README).',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

@@ -10,3 +10,5 @@ export * from './slapd/index.js';
 export * from './network-list.js';
 export * from './cluster.js';
 export * from './graceful-close.js';
+export * from './login-policy.js';
+export * from './listener.js';

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { duration, hostName, listenSchema, port } from './common-schema.js';
 import { relayChannelSchema, relaySchema } from './relay-schema.js';
 import { storeSchema } from './store-schema.js';
+import { mmpSchema } from './mmp-schema.js';
 
-export { listenSchema, relayChannelSchema, relaySchema, storeSchema };
+export { listenSchema, mmpSchema, relayChannelSchema, relaySchema, storeSchema };
 
 const ldapUrl = z
   .string()
@@ -167,6 +168,7 @@ export const configSchema = z
     limits: limitsSchema.prefault({}),
     store: storeSchema.prefault({}),
     relay: relaySchema.prefault({}),
+    mmp: mmpSchema.prefault({}),
   })
   .describe('a tiermail deployment');
 

@@ -5,8 +5,8 @@
 import { once } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
-import { closeGracefully, type Logger } from '@tiermail/core';
-import { listen } from '../access/listener.js';
+import { closeGracefully, listen, type Logger } from '@tiermail/core';
+
 import { ImapSession, type ImapSessionOptions, type ResponseSink } from './session.js';
 import type { ImapStore } from './state.js';
 

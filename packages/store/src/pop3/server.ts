@@ -7,8 +7,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server, Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
-import { closeGracefully, type Logger } from '@tiermail/core';
-import { listen } from '../access/listener.js';
+import { closeGracefully, listen, type Logger } from '@tiermail/core';
+
 import type { LoginPolicy } from '../access/login.js';
 import type { UserSessionLimit } from '../access/user-limit.js';
 import type { MessageStore } from '../engine/index.js';

@@ -1,9 +1,9 @@
-// The listening side the IMAP and POP3 servers share: plain TCP or implicit TLS, a limit of
+// The listening side the IMAP and POP3 servers and the MMP share: plain TCP or implicit TLS, a limit of
 // connections in all and per client address (refused with the protocol's own goodbye line),
 // and the map of open connections the graceful close walks.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions } from 'node:tls';
-import type { Logger } from '@tiermail/core';
+import type { Logger } from './log/index.js';
 
 export interface ListenerOptions {
   host: string;

@@ -1,0 +1,30 @@
+// The MMP's part of the deployment schema (see schema.ts): the access proxy in front of the
+// stores.
+import { z } from 'zod';
+import { duration, listenSchema, workerCount } from './common-schema.js';
+
+export const mmpSchema = z
+  .strictObject({
+    imap: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 2143 })
+      .describe('IMAP listener of the proxy (STARTTLS when tls.cert is set); null turns it off'),
+    imaps: listenSchema.optional().describe('IMAP with implicit TLS (993 in production); needs tls.cert'),
+    workers: workerCount('MMP'),
+    proxyAdmin: z
+      .strictObject({
+        user: z.string().min(1).default('mmp-proxy').describe('directory user the MMP logs in to stores as (one of store.proxyAuth.admins)'),
+        password: z.string().default('').describe('its password'),
+      })
+      .prefault({})
+      .describe('the identity the MMP uses for proxy logins (SASL PLAIN authzid = the user)'),
+    plaintextAuth: z
+      .enum(['never', 'loopback', 'always'])
+      .default('loopback')
+      .describe('passwords before TLS: never, from loopback clients only, or always'),
+    connectTimeoutMs: duration.default(5000).describe('time to reach a store and log in there before the client gets NO [UNAVAILABLE], in ms'),
+    preAuthTimeoutMs: duration.default(60000).describe('a client that has not logged in by then is disconnected, in ms'),
+    maxConnectionsPerIp: z.number().int().min(0).default(20).describe('connections one client address may hold per worker; 0 for no limit'),
+    authFailureDelayMs: duration.default(1000).describe('pause before answering a failed login, in ms'),
+  })
+  .describe('the MMP: IMAP proxy that logs users in and splices them to their store');

@@ -1,0 +1,52 @@
+// One MMP worker: the IMAP proxy listeners (plain with STARTTLS, and implicit TLS), with the
+// directory and the login policy. The cluster primary (main.ts) runs several on shared ports.
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, type Config, type Logger } from '@tiermail/core';
+import { ProxyConnection } from './imap/proxy.js';
+
+export interface MmpService {
+  imapPort?: number;
+  imapsPort?: number;
+  stop(graceMs?: number): Promise<void>;
+}
+
+function tlsMaterial(config: Config): SecureContextOptions | undefined {
+  const { cert, key, minVersion } = config.tls;
+  if (!cert || !key) return undefined;
+  return { cert: readFileSync(cert), key: readFileSync(key), minVersion };
+}
+
+export async function startMmpService(opts: { config: Config; host?: string; logger?: Logger }): Promise<MmpService> {
+  const { config } = opts;
+  const host = opts.host ?? osHostname();
+  const logger = opts.logger ?? createLogger({ service: 'mmp', host, level: config.log.level });
+  const directory = new Directory(config.directory, { logger });
+  // The MMP is not a trusted proxy for itself: proxy logins arrive at the stores, not here.
+  const login = new DirectoryLogin(directory, { plaintextAuth: config.mmp.plaintextAuth, proxyAdmins: [], proxyTrustedNetworks: [] });
+  const material = tlsMaterial(config);
+  const tls = material ? createSecureContext(material) : undefined;
+  const ctx = { config, directory, login, hostname: host, logger, ...(tls ? { tls } : {}) };
+  const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection>>>> = [];
+  const out: MmpService = {
+    async stop(graceMs = 10000) {
+      await Promise.all(servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)));
+      await directory.close();
+    },
+  };
+  const common = { maxConnectionsPerAddress: config.mmp.maxConnectionsPerIp, tooManyReply: '* BYE Too many connections from your address\r\n', protocol: 'mmp-imap', logger };
+  if (config.mmp.imap) {
+    const l = await listen({ ...common, host: config.mmp.imap.host, port: config.mmp.imap.port }, (s) => new ProxyConnection(s, ctx, false));
+    servers.push(l);
+    out.imapPort = l.port;
+    logger.info({ port: l.port, starttls: tls !== undefined }, 'mmp IMAP listening');
+  }
+  if (config.mmp.imaps) {
+    if (!material) throw new Error('mmp.imaps needs tls.cert and tls.key');
+    const l = await listen({ ...common, host: config.mmp.imaps.host, port: config.mmp.imaps.port, tls: material, implicitTls: true }, (s) => new ProxyConnection(s, ctx, true));
+    servers.push(l);
+    out.imapsPort = l.port;
+  }
+  return out;
+}

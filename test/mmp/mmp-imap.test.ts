@@ -1,0 +1,198 @@
+// The MMP's IMAP proxy against two real store processes and a real slapd: alice lives on
+// store1 and bob on store2; both log in through one MMP with imapflow and see their own mail;
+// a whole session (select, fetch, store, IDLE woken by an LMTP delivery) runs through the
+// splice; wrong passwords, a store that is down, too many connections and junk get clear
+// answers, and the MMP stays up.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { ImapFlow } from 'imapflow';
+import { Provisioner, type Config } from '@tiermail/core';
+import { configSchema, directorySchema } from '@tiermail/core/config/schema';
+import { startMmpService, type MmpService } from '@tiermail/mmp';
+import { LmtpClient, message } from '../harness/lmtp-client.js';
+import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
+import { startStore, type StoreHandle } from '../harness/store.js';
+
+let slapd: SlapdHandle;
+let storeA: StoreHandle;
+let storeB: StoreHandle;
+let mmp: MmpService;
+let port: number;
+
+const proxyAuth = { proxyAuth: { admins: ['mmp-proxy'], trustedNetworks: ['127.0.0.1/32'] } };
+
+async function deliver(store: StoreHandle, to: string, subject: string): Promise<void> {
+  const { client } = await LmtpClient.open(store.port);
+  await client.command('LHLO test');
+  const r = await client.transaction('s@example.org', [`<${to}>`], message(subject));
+  assert.match(r.data[0] ?? '', /^250/);
+  await client.close();
+}
+
+before(async () => {
+  slapd = await startSlapd({ demo: true, mailHost: 'store1' });
+  const dirCfg = directorySchema.parse({ urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' });
+  const prov = new Provisioner(dirCfg);
+  await prov.setUser('bob@example.test', [{ attribute: 'mailHost', operation: 'replace', values: ['store2'] }]);
+  await prov.close();
+  storeA = await startStore({ workers: 1, ldapUrl: slapd.url, store: proxyAuth });
+  storeB = await startStore({ workers: 1, ldapUrl: slapd.url, store: proxyAuth });
+  await deliver(storeA, 'alice@example.test', 'for alice');
+  await deliver(storeB, 'bob@example.test', 'for bob');
+  const config: Config = configSchema.parse({
+    deployment: { postmaster: 'postmaster@example.test' },
+    hosts: {
+      store1: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeA.imapPort } } } },
+      store2: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeB.imapPort } } } },
+      mmp1: { roles: ['mmp'], address: '127.0.0.1' },
+    },
+    directory: { urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
+    redis: { mode: 'single', host: '127.0.0.1', port: 1 },
+    log: { level: 'silent' },
+    mmp: {
+      imap: { host: '127.0.0.1', port: 0 },
+      proxyAdmin: { user: 'mmp-proxy', password: 'demo-proxy-password' },
+      authFailureDelayMs: 100,
+      connectTimeoutMs: 2000,
+      maxConnectionsPerIp: 20,
+    },
+  });
+  mmp = await startMmpService({ config, host: 'mmp1' });
+  port = mmp.imapPort!;
+});
+after(async () => {
+  await mmp?.stop(1000);
+  await storeA?.cleanup();
+  await storeB?.cleanup();
+  await slapd?.stop();
+});
+
+const flow = (user: string, pass = 'demo-password') => new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false });
+
+async function subjects(c: ImapFlow): Promise<string[]> {
+  const out: string[] = [];
+  const lock = await c.getMailboxLock('INBOX');
+  try {
+    for await (const m of c.fetch('1:*', { envelope: true })) out.push(m.envelope?.subject ?? '');
+  } finally {
+    lock.release();
+  }
+  return out;
+}
+
+test('alice and bob log in through one MMP and each sees the mail of their own store', async () => {
+  const a = flow('alice');
+  const b = flow('bob@example.test');
+  await a.connect();
+  await b.connect();
+  try {
+    // The capabilities after login are the store's.
+    assert.ok(a.capabilities.has('CONDSTORE') && a.capabilities.has('MOVE'));
+    assert.deepEqual(await subjects(a), ['for alice']);
+    assert.deepEqual(await subjects(b), ['for bob']);
+  } finally {
+    await a.logout();
+    await b.logout();
+  }
+});
+
+test('a whole session through the splice: select, fetch, store, IDLE woken by a delivery', async () => {
+  const c = flow('alice');
+  await c.connect();
+  try {
+    const lock = await c.getMailboxLock('INBOX');
+    try {
+      await c.messageFlagsAdd('1', ['\\Flagged']);
+      const m = await c.fetchOne('1', { flags: true, source: true });
+      assert.ok(m && m.flags?.has('\\Flagged') && m.source?.toString().includes('Subject: for alice'));
+      const exists = new Promise<number>((resolve) => c.on('exists', (d: { count: number }) => resolve(d.count)));
+      const idling = c.idle();
+      await new Promise((r) => setTimeout(r, 200));
+      await deliver(storeA, 'alice@example.test', 'during idle');
+      assert.equal(await exists, 2);
+      await c.noop();
+      await idling.catch(() => undefined);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await c.logout();
+  }
+});
+
+function raw(): Promise<{ send(t: string): void; read(re: RegExp, ms?: number): Promise<string>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (buf += d));
+    s.on('error', () => undefined);
+    s.once('connect', () =>
+      resolve({
+        send: (t) => s.write(t),
+        async read(re, ms = 5000) {
+          const until = Date.now() + ms;
+          while (!re.test(buf) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+          return buf;
+        },
+        close: () => s.destroy(),
+      }),
+    );
+    s.once('error', reject);
+  });
+}
+
+test('wrong password: NO after the delay; a store that is down: NO [UNAVAILABLE] quickly', async () => {
+  const c = await raw();
+  await c.read(/^\* OK/);
+  const t0 = Date.now();
+  c.send('a LOGIN alice wrong\r\n');
+  assert.match(await c.read(/a NO/), /a NO \[AUTHENTICATIONFAILED\] Authentication failed/);
+  assert.ok(Date.now() - t0 >= 100);
+  c.close();
+
+  await storeB.stop();
+  try {
+    const d = await raw();
+    await d.read(/^\* OK/);
+    const t1 = Date.now();
+    d.send('b LOGIN bob demo-password\r\n');
+    assert.match(await d.read(/b NO/), /b NO \[UNAVAILABLE\] Your mailbox is not available right now/);
+    assert.ok(Date.now() - t1 < 4000);
+    d.close();
+  } finally {
+    await storeB.start();
+  }
+});
+
+test('pre-auth: literals, junk and limits answered; the 21st connection from one address refused', async () => {
+  const c = await raw();
+  c.send('x1 LOGIN {5}\r\n');
+  await c.read(/\+ Ready/);
+  c.send('alice {13+}\r\ndemo-password\r\n');
+  assert.match(await c.read(/x1 OK/), /x1 OK \[CAPABILITY IMAP4rev1 [^\]]*\] Logged in/);
+  c.send('x2 SELECT INBOX\r\n');
+  assert.match(await c.read(/x2 OK/), /x2 OK \[READ-WRITE\]/);
+  c.close();
+
+  const j = await raw();
+  j.send('\u0000\u0001junk\r\nz9 FROB\r\n');
+  const junk = await j.read(/z9 BAD/);
+  assert.match(junk, /\* BAD /);
+  assert.match(junk, /z9 BAD FROB is not allowed before login/);
+  j.send(`y ${'x'.repeat(9000)}`);
+  assert.match(await j.read(/too long/), /\* BAD Command line too long/);
+  j.close();
+
+  const held = [];
+  for (let i = 0; i < 20; i++) held.push(await raw());
+  const extra = await raw();
+  assert.match(await extra.read(/BYE/), /\* BYE Too many connections from your address/);
+  for (const h of held) h.close();
+  extra.close();
+  await new Promise((r) => setTimeout(r, 200));
+  const ok = flow('alice');
+  await ok.connect();
+  await ok.logout();
+});
