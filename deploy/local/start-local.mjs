@@ -62,6 +62,8 @@ if (imapPort) checks.push(['store IMAP', imapPort]);
 const pop3Port = config.store.pop3?.port;
 const mmpPort = config.mmp.imap?.port;
 if (mmpPort) checks.push(['MMP IMAP', mmpPort]);
+const mmpPop3Port = config.mmp.pop3?.port;
+if (mmpPop3Port) checks.push(['MMP POP3', mmpPop3Port]);
 if (pop3Port) checks.push(['store POP3', pop3Port]);
 for (const [name, port] of checks) {
   if (await portInUse(port)) {
@@ -153,6 +155,7 @@ const rows = [
   ...(imapPort ? [['store IMAP', `127.0.0.1:${imapPort}`, 'LOGIN alice demo-password']] : []),
   ...(pop3Port ? [['store POP3', `127.0.0.1:${pop3Port}`, 'USER alice / PASS demo-password']] : []),
   ...(mmpPort ? [['MMP IMAP proxy', `127.0.0.1:${mmpPort}`, 'what clients use: logs in, splices to the store']] : []),
+  ...(mmpPop3Port ? [['MMP POP3 proxy', `127.0.0.1:${mmpPop3Port}`, 'the same for POP3']] : []),
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -168,7 +171,7 @@ process.stdout.write(
     `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${mmpPort ?? imapPort ?? 3143}; sleep 1; cat >&3; timeout 2 cat <&3)`,
     '  npm run tiermail -- store mailbox list alice',
     'Any IMAP client works too (host 127.0.0.1, port above, no TLS in the local stack).',
-    'The watcher and the MMP POP3/submission proxies are not in the local stack yet (see README).',
+    'The watcher and the MMP submission proxy are not in the local stack yet (see README).',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

@@ -11,6 +11,7 @@ import { Provisioner, type Config } from '@tiermail/core';
 import { configSchema, directorySchema } from '@tiermail/core/config/schema';
 import { startMmpService, type MmpService } from '@tiermail/mmp';
 import { LmtpClient, message } from '../harness/lmtp-client.js';
+import { runPython } from '../harness/python.js';
 import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
 import { startStore, type StoreHandle } from '../harness/store.js';
 
@@ -43,8 +44,8 @@ before(async () => {
   const config: Config = configSchema.parse({
     deployment: { postmaster: 'postmaster@example.test' },
     hosts: {
-      store1: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeA.imapPort } } } },
-      store2: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeB.imapPort } } } },
+      store1: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeA.imapPort }, pop3: { port: storeA.pop3Port } } } },
+      store2: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeB.imapPort }, pop3: { port: storeB.pop3Port } } } },
       mmp1: { roles: ['mmp'], address: '127.0.0.1' },
     },
     directory: { urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
@@ -52,6 +53,7 @@ before(async () => {
     log: { level: 'silent' },
     mmp: {
       imap: { host: '127.0.0.1', port: 0 },
+      pop3: { host: '127.0.0.1', port: 0 },
       proxyAdmin: { user: 'mmp-proxy', password: 'demo-proxy-password' },
       authFailureDelayMs: 100,
       connectTimeoutMs: 2000,
@@ -196,3 +198,33 @@ test('pre-auth: literals, junk and limits answered; the 21st connection from one
   await ok.connect();
   await ok.logout();
 });
+
+test('POP3 through the MMP: alice and bob each read their own store with poplib; a wrong password is refused', async () => {
+  const script = `
+import poplib, json, sys
+out = {}
+for user in ['alice', 'bob@example.test']:
+    p = poplib.POP3('127.0.0.1', int(sys.argv[1]))
+    p.user(user)
+    out[user + '-pass'] = p.pass_('demo-password').decode()
+    lines = p.retr(1)[1]
+    out[user] = [l.decode() for l in lines if l.startswith(b'Subject:')][0]
+    p.quit()
+p = poplib.POP3('127.0.0.1', int(sys.argv[1]))
+p.user('alice')
+try:
+    p.pass_('wrong')
+    out['wrong'] = 'accepted'
+except poplib.error_proto as e:
+    out['wrong'] = e.args[0].decode()
+print(json.dumps(out))
+`;
+  const r = await runPython(script, String(mmp.pop3Port));
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, string>;
+  assert.match(out['alice-pass']!, /^\+OK Logged in/);
+  assert.equal(out.alice, 'Subject: for alice');
+  assert.equal(out['bob@example.test'], 'Subject: for bob');
+  assert.equal(out.wrong, '-ERR [AUTH] Authentication failed');
+});
+

@@ -4,17 +4,22 @@
 import { z } from 'zod';
 import type { Config } from '@tiermail/core';
 
-const imapOverride = z.object({ store: z.object({ imap: z.object({ host: z.string().optional(), port: z.number().int().optional() }).partial().nullable() }).partial() }).partial();
+const listen = z.object({ host: z.string().optional(), port: z.number().int().optional() }).partial().nullable();
+const storeOverride = z.object({ store: z.object({ imap: listen, pop3: listen }).partial() }).partial();
 
 export interface StoreAddress {
   host: string;
   port: number;
 }
 
-export function storeImapAddress(config: Config, mailHost: string): StoreAddress | null {
+export function storeAddress(config: Config, mailHost: string, service: 'imap' | 'pop3'): StoreAddress | null {
   const entry = config.hosts[mailHost];
-  const over = imapOverride.safeParse(entry?.overrides ?? {});
-  const port = (over.success ? over.data.store?.imap?.port : undefined) ?? config.store.imap?.port;
+  const over = storeOverride.safeParse(entry?.overrides ?? {});
+  const port = (over.success ? over.data.store?.[service]?.port : undefined) ?? config.store[service]?.port;
   if (port === undefined) return null;
   return { host: entry?.address ?? mailHost, port };
+}
+
+export function storeImapAddress(config: Config, mailHost: string): StoreAddress | null {
+  return storeAddress(config, mailHost, 'imap');
 }

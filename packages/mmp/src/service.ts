@@ -1,13 +1,16 @@
-// One MMP worker: the IMAP proxy listeners (plain with STARTTLS, and implicit TLS), with the
+// One MMP worker: the IMAP proxy listeners (plain with STARTTLS, and implicit TLS) and the POP3
+// proxy, with the
 // directory and the login policy. The cluster primary (main.ts) runs several on shared ports.
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, type Config, type Logger } from '@tiermail/core';
 import { ProxyConnection } from './imap/proxy.js';
+import { Pop3ProxyConnection } from './pop3/proxy.js';
 
 export interface MmpService {
   imapPort?: number;
+  pop3Port?: number;
   imapsPort?: number;
   stop(graceMs?: number): Promise<void>;
 }
@@ -28,7 +31,7 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const material = tlsMaterial(config);
   const tls = material ? createSecureContext(material) : undefined;
   const ctx = { config, directory, login, hostname: host, logger, ...(tls ? { tls } : {}) };
-  const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection>>>> = [];
+  const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection | Pop3ProxyConnection>>>> = [];
   const out: MmpService = {
     async stop(graceMs = 10000) {
       await Promise.all(servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)));
@@ -41,6 +44,15 @@ export async function startMmpService(opts: { config: Config; host?: string; log
     servers.push(l);
     out.imapPort = l.port;
     logger.info({ port: l.port, starttls: tls !== undefined }, 'mmp IMAP listening');
+  }
+  if (config.mmp.pop3) {
+    const l = await listen(
+      { ...common, tooManyReply: '-ERR [SYS/TEMP] Too many connections from your address\r\n', protocol: 'mmp-pop3', host: config.mmp.pop3.host, port: config.mmp.pop3.port },
+      (s) => new Pop3ProxyConnection(s, ctx, false),
+    );
+    servers.push(l);
+    out.pop3Port = l.port;
+    logger.info({ port: l.port }, 'mmp POP3 listening');
   }
   if (config.mmp.imaps) {
     if (!material) throw new Error('mmp.imaps needs tls.cert and tls.key');

@@ -10,6 +10,10 @@ export const mmpSchema = z
       .default({ host: '127.0.0.1', port: 2143 })
       .describe('IMAP listener of the proxy (STARTTLS when tls.cert is set); null turns it off'),
     imaps: listenSchema.optional().describe('IMAP with implicit TLS (993 in production); needs tls.cert'),
+    pop3: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 2110 })
+      .describe('POP3 listener of the proxy (STLS when tls.cert is set); null turns it off'),
     workers: workerCount('MMP'),
     proxyAdmin: z
       .strictObject({
