@@ -64,6 +64,8 @@ const mmpPort = config.mmp.imap?.port;
 if (mmpPort) checks.push(['MMP IMAP', mmpPort]);
 const mmpPop3Port = config.mmp.pop3?.port;
 if (mmpPop3Port) checks.push(['MMP POP3', mmpPop3Port]);
+const submissionPort = config.mmp.submission?.port;
+if (submissionPort) checks.push(['MMP submission', submissionPort]);
 if (pop3Port) checks.push(['store POP3', pop3Port]);
 for (const [name, port] of checks) {
   if (await portInUse(port)) {
@@ -156,6 +158,7 @@ const rows = [
   ...(pop3Port ? [['store POP3', `127.0.0.1:${pop3Port}`, 'USER alice / PASS demo-password']] : []),
   ...(mmpPort ? [['MMP IMAP proxy', `127.0.0.1:${mmpPort}`, 'what clients use: logs in, splices to the store']] : []),
   ...(mmpPop3Port ? [['MMP POP3 proxy', `127.0.0.1:${mmpPop3Port}`, 'the same for POP3']] : []),
+  ...(submissionPort ? [['MMP submission', `127.0.0.1:${submissionPort}`, 'AUTH required, hands mail to the relay']] : []),
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -171,7 +174,7 @@ process.stdout.write(
     `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${mmpPort ?? imapPort ?? 3143}; sleep 1; cat >&3; timeout 2 cat <&3)`,
     '  npm run tiermail -- store mailbox list alice',
     'Any IMAP client works too (host 127.0.0.1, port above, no TLS in the local stack).',
-    'The watcher and the MMP submission proxy are not in the local stack yet (see README).',
+    'The watcher is not in the local stack yet (see README).',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

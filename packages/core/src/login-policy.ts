@@ -8,7 +8,7 @@
 import { isUserActive, serviceAccessAllows, ServiceAccessError, type Directory, type DirectoryUser } from './directory/index.js';
 import { NetworkList } from './network-list.js';
 
-export type LoginService = 'imap' | 'pop3';
+export type LoginService = 'imap' | 'pop3' | 'smtp';
 
 export interface LoginRequest {
   service: LoginService;

@@ -7,10 +7,12 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, type Config, type Logger } from '@tiermail/core';
 import { ProxyConnection } from './imap/proxy.js';
 import { Pop3ProxyConnection } from './pop3/proxy.js';
+import { startSubmissionServer } from './submission/server.js';
 
 export interface MmpService {
   imapPort?: number;
   pop3Port?: number;
+  submissionPort?: number;
   imapsPort?: number;
   stop(graceMs?: number): Promise<void>;
 }
@@ -34,7 +36,7 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection | Pop3ProxyConnection>>>> = [];
   const out: MmpService = {
     async stop(graceMs = 10000) {
-      await Promise.all(servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)));
+      await Promise.all([...servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)), submission?.close()]);
       await directory.close();
     },
   };
@@ -53,6 +55,17 @@ export async function startMmpService(opts: { config: Config; host?: string; log
     servers.push(l);
     out.pop3Port = l.port;
     logger.info({ port: l.port }, 'mmp POP3 listening');
+  }
+  let submission: { close(): Promise<void> } | undefined;
+  if (config.mmp.submission) {
+    const sub = await startSubmissionServer(
+      { config, directory, login, hostname: host, logger, ...(material ? { tls: { cert: material.cert as Buffer, key: material.key as Buffer } } : {}) },
+      config.mmp.submission.host,
+      config.mmp.submission.port,
+    );
+    submission = sub;
+    out.submissionPort = sub.port;
+    logger.info({ port: sub.port }, 'mmp submission listening');
   }
   if (config.mmp.imaps) {
     if (!material) throw new Error('mmp.imaps needs tls.cert and tls.key');

@@ -14,6 +14,15 @@ export const mmpSchema = z
       .nullable()
       .default({ host: '127.0.0.1', port: 2110 })
       .describe('POP3 listener of the proxy (STLS when tls.cert is set); null turns it off'),
+    submission: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 2587 })
+      .describe('message submission (RFC 6409: AUTH required, STARTTLS when tls.cert is set); null turns it off'),
+    relays: z
+      .array(listenSchema)
+      .min(1)
+      .default([{ host: '127.0.0.1', port: 2525 }])
+      .describe('relays submitted mail is handed to, tried in order (they must list the MMPs in relay.trustedNetworks)'),
     workers: workerCount('MMP'),
     proxyAdmin: z
       .strictObject({
