@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
-import { Provisioner, type Config } from '@tiermail/core';
+import { createLogger, Provisioner, type Config } from '@tiermail/core';
 import { configSchema, directorySchema } from '@tiermail/core/config/schema';
 import { startMmpService, type MmpService } from '@tiermail/mmp';
 import { LmtpClient, message } from '../harness/lmtp-client.js';
@@ -20,6 +20,7 @@ let storeA: StoreHandle;
 let storeB: StoreHandle;
 let mmp: MmpService;
 let port: number;
+const logLines: string[] = [];
 
 const proxyAuth = { proxyAuth: { admins: ['mmp-proxy'], trustedNetworks: ['127.0.0.1/32'] } };
 
@@ -60,7 +61,7 @@ before(async () => {
       maxConnectionsPerIp: 20,
     },
   });
-  mmp = await startMmpService({ config, host: 'mmp1' });
+  mmp = await startMmpService({ config, host: 'mmp1', logger: createLogger({ service: 'mmp', host: 'mmp1', stream: { write: (l: string) => void logLines.push(l) } }) });
   port = mmp.imapPort!;
 });
 after(async () => {
@@ -153,6 +154,18 @@ test('wrong password: NO after the delay; a store that is down: NO [UNAVAILABLE]
   assert.match(await c.read(/a NO/), /a NO \[AUTHENTICATIONFAILED\] Authentication failed/);
   assert.ok(Date.now() - t0 >= 100);
   c.close();
+  // A second failure for the same user, on another connection, waits longer; both are logged
+  // with the client address (never the password).
+  const c2 = await raw();
+  await c2.read(/^\* OK/);
+  const t2 = Date.now();
+  c2.send('a LOGIN alice wrong-again\r\n');
+  await c2.read(/a NO/);
+  assert.ok(Date.now() - t2 >= 200, `second failure waited ${Date.now() - t2} ms`);
+  c2.close();
+  const failed = logLines.filter((l) => l.includes('mmp login failed')).map((l) => JSON.parse(l) as { remote: string; user: string });
+  assert.ok(failed.length >= 2 && failed.every((f) => f.remote === '127.0.0.1' && f.user === 'alice'));
+  assert.ok(!logLines.some((l) => l.includes('wrong-again')), 'no password in the log');
 
   await storeB.stop();
   try {

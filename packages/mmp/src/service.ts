@@ -6,6 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, type Config, type Logger } from '@tiermail/core';
 import { ProxyConnection } from './imap/proxy.js';
+import { LoginFailures } from './limits.js';
 import { Pop3ProxyConnection } from './pop3/proxy.js';
 import { startSubmissionServer } from './submission/server.js';
 
@@ -32,7 +33,8 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const login = new DirectoryLogin(directory, { plaintextAuth: config.mmp.plaintextAuth, proxyAdmins: [], proxyTrustedNetworks: [] });
   const material = tlsMaterial(config);
   const tls = material ? createSecureContext(material) : undefined;
-  const ctx = { config, directory, login, hostname: host, logger, ...(tls ? { tls } : {}) };
+  const failures = new LoginFailures(config.mmp.authFailureDelayMs);
+  const ctx = { config, directory, login, failures, hostname: host, logger, ...(tls ? { tls } : {}) };
   const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection | Pop3ProxyConnection>>>> = [];
   const out: MmpService = {
     async stop(graceMs = 10000) {

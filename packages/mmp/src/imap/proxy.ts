@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Config, Directory, LoginPolicy, Logger } from '@tiermail/core';
+import type { LoginFailures } from '../limits.js';
 import { storeImapAddress } from '../routing.js';
 import { BackendError, loginToStore } from './backend.js';
 import { PreAuth, type PreAuthAction } from './preauth.js';
@@ -15,6 +16,7 @@ export interface ProxyContext {
   config: Config;
   directory: Pick<Directory, 'findLoginUser'>;
   login: LoginPolicy;
+  failures: LoginFailures;
   tls?: SecureContext;
   hostname: string;
   logger?: Logger;
@@ -106,8 +108,8 @@ export class ProxyConnection {
       if (!result.ok) {
         this.failures++;
         this.ctx.logger?.info({ user, remote, reason: result.reason }, 'mmp login failed');
-        // Each failure on this connection waits longer (1x, 2x, 3x the configured delay).
-        await delay(this.ctx.config.mmp.authFailureDelayMs * this.failures);
+        // The wait grows with recent failures from this address or for this user.
+        await delay(this.ctx.failures.record(remote, user));
         this.socket.write(`${tag} NO [${result.code}] ${result.text}\r\n`);
         if (this.failures >= 3) this.finish('* BYE Too many failed logins\r\n');
         return;

@@ -6,12 +6,14 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Config, Directory, LoginPolicy, Logger } from '@tiermail/core';
+import type { LoginFailures } from '../limits.js';
 import { storeAddress } from '../routing.js';
 
 export interface Pop3ProxyContext {
   config: Config;
   directory: Pick<Directory, 'findLoginUser'>;
   login: LoginPolicy;
+  failures: LoginFailures;
   tls?: SecureContext;
   hostname: string;
   logger?: Logger;
@@ -190,7 +192,7 @@ export class Pop3ProxyConnection {
     if (!result.ok) {
       this.failures++;
       this.ctx.logger?.info({ user: authcid, remote, reason: result.reason }, 'mmp pop3 login failed');
-      await delay(this.ctx.config.mmp.authFailureDelayMs * this.failures);
+      await delay(this.ctx.failures.record(remote, authcid));
       this.socket.write(`-ERR [${result.code === 'CONTACTADMIN' ? 'SYS/PERM' : 'AUTH'}] ${result.text}\r\n`);
       if (this.failures >= 3) this.close('-ERR Too many failed logins');
       return;
