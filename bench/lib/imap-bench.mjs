@@ -165,6 +165,8 @@ export function imapBench({ cfg, users, password, core, root, cpuProf }) {
         plaintextAuth: 'always',
         maxConnectionsPerUser: 0,
         maxConnectionsPerIp: 0,
+        // The MMP bench logs in through the proxy admin of the demo data.
+        proxyAuth: { admins: ['mmp-proxy'], trustedNetworks: ['127.0.0.1/32'] },
       },
     };
     writeFileSync(join(dir, 'tiermail.yaml'), JSON.stringify(config, null, 2));
