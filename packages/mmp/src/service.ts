@@ -14,6 +14,8 @@ export interface MmpService {
   imapPort?: number;
   pop3Port?: number;
   submissionPort?: number;
+  submissionsPort?: number;
+  pop3sPort?: number;
   imapsPort?: number;
   stop(graceMs?: number): Promise<void>;
 }
@@ -38,7 +40,7 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const servers: Array<Awaited<ReturnType<typeof listen<ProxyConnection | Pop3ProxyConnection>>>> = [];
   const out: MmpService = {
     async stop(graceMs = 10000) {
-      await Promise.all([...servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)), submission?.close()]);
+      await Promise.all([...servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)), ...submissions.map((s) => s.close())]);
       await directory.close();
     },
   };
@@ -58,16 +60,27 @@ export async function startMmpService(opts: { config: Config; host?: string; log
     out.pop3Port = l.port;
     logger.info({ port: l.port }, 'mmp POP3 listening');
   }
-  let submission: { close(): Promise<void> } | undefined;
+  const submissions: Array<{ close(): Promise<void> }> = [];
+  const subCtx = { config, directory, login, hostname: host, logger, ...(material ? { tls: { cert: material.cert as Buffer, key: material.key as Buffer } } : {}) };
   if (config.mmp.submission) {
-    const sub = await startSubmissionServer(
-      { config, directory, login, hostname: host, logger, ...(material ? { tls: { cert: material.cert as Buffer, key: material.key as Buffer } } : {}) },
-      config.mmp.submission.host,
-      config.mmp.submission.port,
-    );
-    submission = sub;
+    const sub = await startSubmissionServer(subCtx, config.mmp.submission.host, config.mmp.submission.port);
+    submissions.push(sub);
     out.submissionPort = sub.port;
     logger.info({ port: sub.port }, 'mmp submission listening');
+  }
+  if (config.mmp.submissions) {
+    const sub = await startSubmissionServer(subCtx, config.mmp.submissions.host, config.mmp.submissions.port, true);
+    submissions.push(sub);
+    out.submissionsPort = sub.port;
+  }
+  if (config.mmp.pop3s) {
+    if (!material) throw new Error('mmp.pop3s needs tls.cert and tls.key');
+    const l = await listen(
+      { ...common, tooManyReply: '-ERR [SYS/TEMP] Too many connections from your address\r\n', protocol: 'mmp-pop3s', host: config.mmp.pop3s.host, port: config.mmp.pop3s.port, tls: material, implicitTls: true },
+      (s) => new Pop3ProxyConnection(s, ctx, true),
+    );
+    servers.push(l);
+    out.pop3sPort = l.port;
   }
   if (config.mmp.imaps) {
     if (!material) throw new Error('mmp.imaps needs tls.cert and tls.key');

@@ -14,10 +14,12 @@ export const mmpSchema = z
       .nullable()
       .default({ host: '127.0.0.1', port: 2110 })
       .describe('POP3 listener of the proxy (STLS when tls.cert is set); null turns it off'),
+    pop3s: listenSchema.optional().describe('POP3 with implicit TLS (995 in production); needs tls.cert'),
     submission: listenSchema
       .nullable()
       .default({ host: '127.0.0.1', port: 2587 })
       .describe('message submission (RFC 6409: AUTH required, STARTTLS when tls.cert is set); null turns it off'),
+    submissions: listenSchema.optional().describe('submission with implicit TLS (465, RFC 8314); needs tls.cert'),
     relays: z
       .array(listenSchema)
       .min(1)

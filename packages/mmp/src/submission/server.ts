@@ -45,7 +45,8 @@ function prepare(msg: Buffer, ctx: SubmissionContext, user: string, client: stri
   return Buffer.concat([Buffer.from(`${add.join('\r\n')}\r\n`, 'latin1'), msg]);
 }
 
-export async function startSubmissionServer(ctx: SubmissionContext, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startSubmissionServer(ctx: SubmissionContext, host: string, port: number, implicitTls = false): Promise<{ port: number; close(): Promise<void> }> {
+  if (implicitTls && !ctx.tls) throw new Error('implicit TLS submission needs tls.cert and tls.key');
   const maxSize = ctx.config.limits.maxMessageSize;
   const options: SMTPServerOptions = {
     name: ctx.hostname,
@@ -55,7 +56,7 @@ export async function startSubmissionServer(ctx: SubmissionContext, host: string
     authOptional: true,
     // RFC 6409 / 4954: no password before TLS unless the policy allows plain text here.
     allowInsecureAuth: true,
-    ...(ctx.tls ? { key: ctx.tls.key, cert: ctx.tls.cert } : { disabledCommands: ['STARTTLS'], hideSTARTTLS: true }),
+    ...(ctx.tls ? { key: ctx.tls.key, cert: ctx.tls.cert, secure: implicitTls } : { disabledCommands: ['STARTTLS'], hideSTARTTLS: true }),
     size: maxSize,
     disableReverseLookup: true,
     logger: false,
