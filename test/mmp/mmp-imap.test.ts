@@ -241,3 +241,53 @@ print(json.dumps(out))
   assert.equal(out.wrong, '-ERR [AUTH] Authentication failed');
 });
 
+
+test('virtual domains: a bare user name means the domain of the address the client connected to', async () => {
+  const dirCfg = directorySchema.parse({ urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' });
+  const prov = new Provisioner(dirCfg);
+  await prov.addDomain({ domain: 'other.test' });
+  await prov.addUser({ address: 'alice@other.test', password: 'other-password', mailHost: 'store1' });
+  await prov.close();
+  await deliver(storeA, 'alice@other.test', 'for the other alice');
+  const config: Config = configSchema.parse({
+    deployment: { postmaster: 'postmaster@example.test' },
+    hosts: { store1: { roles: ['store'], address: '127.0.0.1', overrides: { store: { imap: { port: storeA.imapPort } } } } },
+    directory: { urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
+    redis: { mode: 'single', host: '127.0.0.1', port: 1 },
+    log: { level: 'silent' },
+    mmp: {
+      imap: { host: '127.0.0.2', port: 0 },
+      pop3: null,
+      submission: null,
+      virtualDomains: { '127.0.0.2': 'other.test' },
+      proxyAdmin: { user: 'mmp-proxy', password: 'demo-proxy-password' },
+    },
+  });
+  const other = await startMmpService({ config, host: 'mmp2' });
+  try {
+    const c = new ImapFlow({ host: '127.0.0.2', port: other.imapPort!, secure: false, auth: { user: 'alice', pass: 'other-password' }, logger: false });
+    await c.connect();
+    assert.deepEqual(await subjects(c), ['for the other alice']);
+    await c.logout();
+    // On the first MMP (127.0.0.1, no virtual domain) "alice" is still alice@example.test.
+    const d = flow('alice');
+    await d.connect();
+    assert.ok((await subjects(d)).includes('for alice'));
+    await d.logout();
+  } finally {
+    await other.stop(500);
+  }
+});
+
+test('a literal flood before login is refused and the connection closed; nothing reaches a store', async () => {
+  const c = await raw();
+  await c.read(/^\* OK/);
+  c.send('f LOGIN {100000}\r\n');
+  assert.match(await c.read(/Literal too long/), /\* BAD Literal too long/);
+  c.send('x'.repeat(100000));
+  c.close();
+  // The MMP still serves.
+  const ok = flow('alice');
+  await ok.connect();
+  await ok.logout();
+});

@@ -20,6 +20,14 @@ export function storeAddress(config: Config, mailHost: string, service: 'imap' |
   return { host: entry?.address ?? mailHost, port };
 }
 
+/** A bare user name ("alice") gets the virtual domain of the address the client connected
+ * to (mmp.virtualDomains), so one MMP can serve several domains on several addresses. */
+export function qualifyUser(config: Config, user: string, localAddress: string | undefined): string {
+  if (user.includes('@') || !localAddress) return user;
+  const domain = config.mmp.virtualDomains[localAddress.replace(/^::ffff:/i, '')];
+  return domain ? `${user}@${domain}` : user;
+}
+
 export function storeImapAddress(config: Config, mailHost: string): StoreAddress | null {
   return storeAddress(config, mailHost, 'imap');
 }

@@ -25,6 +25,10 @@ export const mmpSchema = z
       .min(1)
       .default([{ host: '127.0.0.1', port: 2525 }])
       .describe('relays submitted mail is handed to, tried in order (they must list the MMPs in relay.trustedNetworks)'),
+    virtualDomains: z
+      .record(z.string(), z.string().min(1))
+      .default({})
+      .describe('per listening address (the address a client connected to), the domain of bare user names there; elsewhere directory.defaultDomain'),
     workers: workerCount('MMP'),
     proxyAdmin: z
       .strictObject({

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Config, Directory, LoginPolicy, Logger } from '@tiermail/core';
 import type { LoginFailures } from '../limits.js';
-import { storeImapAddress } from '../routing.js';
+import { qualifyUser, storeImapAddress } from '../routing.js';
 import { BackendError, loginToStore } from './backend.js';
 import { PreAuth, type PreAuthAction } from './preauth.js';
 
@@ -89,9 +89,10 @@ export class ProxyConnection {
     this.listen(secure);
   }
 
-  private async login(tag: string, user: string, password: string, authzid: string): Promise<void> {
+  private async login(tag: string, given: string, password: string, authzid: string): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    const user = qualifyUser(this.ctx.config, given, this.socket.localAddress);
     const remote = this.socket.remoteAddress ?? '';
     try {
       if (!this.plaintextAllowed()) {

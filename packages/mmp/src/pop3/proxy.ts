@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Config, Directory, LoginPolicy, Logger } from '@tiermail/core';
 import type { LoginFailures } from '../limits.js';
-import { storeAddress } from '../routing.js';
+import { qualifyUser, storeAddress } from '../routing.js';
 
 export interface Pop3ProxyContext {
   config: Config;
@@ -180,8 +180,9 @@ export class Pop3ProxyConnection {
     this.listen(secure);
   }
 
-  private async login(authcid: string, authzid: string, password: string): Promise<void> {
+  private async login(given: string, authzid: string, password: string): Promise<void> {
     this.user = null;
+    const authcid = qualifyUser(this.ctx.config, given, this.socket.localAddress);
     const remote = this.socket.remoteAddress ?? '';
     let result;
     try {

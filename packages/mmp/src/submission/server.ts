@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Config, Directory, LoginPolicy, Logger } from '@tiermail/core';
+import { qualifyUser } from '../routing.js';
 
 export interface SubmissionContext {
   config: Config;
@@ -64,7 +65,7 @@ export async function startSubmissionServer(ctx: SubmissionContext, host: string
       const remote = session.remoteAddress;
       if (!ctx.login.plaintextAllowed(remote, session.secure)) return cb(reply(538, '5.7.11 Encryption required for requested authentication mechanism'));
       ctx.login
-        .verify({ service: 'smtp', authcid: auth.username ?? '', authzid: '', password: auth.password ?? '', remoteAddress: remote, secure: session.secure })
+        .verify({ service: 'smtp', authcid: qualifyUser(ctx.config, auth.username ?? '', session.localAddress), authzid: '', password: auth.password ?? '', remoteAddress: remote, secure: session.secure })
         .then(
           (r) => {
             if (!r.ok) {
