@@ -86,7 +86,7 @@ export class PreAuth {
       }
       const line = this.buf.subarray(0, nl).toString('latin1').replace(/\r$/, '');
       this.buf = this.buf.subarray(nl + 1);
-      const lit = /\{(\d{1,4})(\+?)\}$/.exec(line);
+      const lit = /\{(\d{1,20})(\+?)\}$/.exec(line);
       if (lit && this.sasl === null) {
         const n = Number(lit[1]);
         if (n + this.partial.length + line.length > MAX_COMMAND) {
