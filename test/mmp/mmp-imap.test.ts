@@ -291,3 +291,41 @@ test('a literal flood before login is refused and the connection closed; nothing
   await ok.connect();
   await ok.logout();
 });
+
+test('an account that is not active is refused; a client that does not log in in time is disconnected', async () => {
+  const dirCfg = directorySchema.parse({ urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' });
+  const prov = new Provisioner(dirCfg);
+  await prov.addUser({ address: 'held@example.test', password: 'held-password', mailHost: 'store1' });
+  await prov.setUser('held@example.test', [{ attribute: 'inetUserStatus', operation: 'replace', values: ['inactive'] }]);
+  await prov.close();
+  const c = await raw();
+  c.send('h LOGIN held held-password\r\n');
+  assert.match(await c.read(/h NO/), /h NO \[CONTACTADMIN\] Account not available; contact your administrator/);
+  c.close();
+
+  const quick = await startMmpService({
+    host: 'mmp3',
+    config: configSchema.parse({
+      deployment: { postmaster: 'postmaster@example.test' },
+      hosts: { store1: { roles: ['store'], address: '127.0.0.1' } },
+      directory: { urls: [slapd.url], baseDn: slapd.suffix, bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
+      redis: { mode: 'single', host: '127.0.0.1', port: 1 },
+      log: { level: 'silent' },
+      mmp: { imap: { host: '127.0.0.1', port: 0 }, pop3: null, submission: null, preAuthTimeoutMs: 300 },
+    }),
+  });
+  try {
+    const s = connect({ host: '127.0.0.1', port: quick.imapPort! });
+    let text = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (text += d));
+    const closed = await new Promise<boolean>((resolve) => {
+      s.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 3000);
+    });
+    assert.ok(closed, 'disconnected');
+    assert.match(text, /\* BYE Autologout; log in sooner/);
+  } finally {
+    await quick.stop(500);
+  }
+});
