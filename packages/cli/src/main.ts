@@ -10,6 +10,7 @@ import { registerUser } from './commands/user.js';
 import { registerStore } from './commands/store.js';
 import { registerQueue } from './commands/queue.js';
 import { registerTrace } from './commands/trace.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { StoreError } from '@tiermail/store';
 
 export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void): Command {
@@ -28,6 +29,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, out?: (t: string) => void):
   registerStore(program, ctx);
   registerQueue(program, ctx);
   registerTrace(program, ctx);
+  registerLifecycle(program, ctx);
   return program;
 }
 

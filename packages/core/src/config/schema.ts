@@ -5,6 +5,7 @@ import { duration, hostName, listenSchema, port } from './common-schema.js';
 import { relayChannelSchema, relaySchema } from './relay-schema.js';
 import { storeSchema } from './store-schema.js';
 import { mmpSchema } from './mmp-schema.js';
+import { watcherSchema } from './watcher-schema.js';
 
 export { listenSchema, mmpSchema, relayChannelSchema, relaySchema, storeSchema };
 
@@ -169,6 +170,7 @@ export const configSchema = z
     store: storeSchema.prefault({}),
     relay: relaySchema.prefault({}),
     mmp: mmpSchema.prefault({}),
+    watcher: watcherSchema.prefault({}),
   })
   .describe('a tiermail deployment');
 

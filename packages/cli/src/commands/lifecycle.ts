@@ -1,0 +1,38 @@
+// `tiermail status [--json]`: what the host's watcher says about its services (its loopback
+// HTTP API, watcher.listen).
+import type { Command } from 'commander';
+import { UsageError, type CliContext } from '../context.js';
+
+interface Status {
+  host: string;
+  services: Array<{ name: string; state: string; pid: number | null; startedAt: string | null; restarts: number; lastProbe: { ok: boolean; ms: number; error?: string } | null }>;
+  alarms: Array<{ at: string; service: string; kind: string; text: string }>;
+}
+
+export function registerLifecycle(program: Command, ctx: () => CliContext): void {
+  program
+    .command('status')
+    .description("the host's services as its watcher sees them: state, pid, uptime, restarts, last probe, alarms")
+    .action(async () => {
+      const c = ctx();
+      const { host, port } = c.load().config.watcher.listen;
+      let st: Status;
+      try {
+        const res = await fetch(`http://${host}:${port}/status`);
+        st = (await res.json()) as Status;
+      } catch (err) {
+        throw new UsageError(`no watcher answers on ${host}:${port} (${(err as Error).message}); is it running?`, 1);
+      }
+      c.print(st, () => {
+        const now = Date.now();
+        const rows = st.services.map((s) => {
+          const up = s.startedAt ? `${Math.round((now - Date.parse(s.startedAt)) / 1000)}s` : '-';
+          const probe = s.lastProbe ? (s.lastProbe.ok ? `ok ${s.lastProbe.ms}ms` : `FAILED ${s.lastProbe.error ?? ''}`) : '-';
+          return `${s.name.padEnd(8)} ${s.state.padEnd(11)} pid ${String(s.pid ?? '-').padEnd(8)} up ${up.padEnd(8)} restarts ${String(s.restarts).padEnd(3)} probe ${probe}`;
+        });
+        const alarms = st.alarms.slice(-5).map((a) => `alarm ${a.at} ${a.service} ${a.kind}: ${a.text}`);
+        return [`host ${st.host}`, ...rows, ...alarms].join('\n');
+      });
+      if (st.services.some((s) => s.state !== 'running')) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,170 @@
+// One supervised service: its process (a cluster primary, in its own process group so a
+// kill takes its workers too), restarts with back-off after a crash, a probe loop that
+// restarts it when it stops answering, and the rule that more than maxFailures failures in
+// failureWindowMs leave it down with an alarm instead of restarting forever.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Config, Logger } from '@tiermail/core';
+import { probe, type ProbeResult } from './probes.js';
+import type { ServiceSpec } from './services.js';
+
+export type ServiceState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+
+export interface Alarm {
+  at: string;
+  service: string;
+  kind: 'down' | 'restarted' | 'gave-up' | 'probe-slow' | 'probe-failed';
+  text: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  pid: number | null;
+  startedAt: string | null;
+  restarts: number;
+  lastProbe: (ProbeResult & { target: string }) | null;
+}
+
+export class Supervised {
+  private child: ChildProcess | null = null;
+  state: ServiceState = 'stopped';
+  restarts = 0;
+  startedAt: Date | null = null;
+  lastProbe: (ProbeResult & { target: string }) | null = null;
+  private failures: number[] = [];
+  private lastGoodProbe = Date.now();
+  private probeTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private probing = false;
+
+  constructor(
+    readonly spec: ServiceSpec,
+    private readonly config: Config,
+    private readonly configFile: string,
+    private readonly host: string,
+    private readonly alarm: (a: Omit<Alarm, 'at'>) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  status(): ServiceStatus {
+    return {
+      name: this.spec.name,
+      state: this.state,
+      pid: this.child?.pid ?? null,
+      startedAt: this.startedAt?.toISOString() ?? null,
+      restarts: this.restarts,
+      lastProbe: this.lastProbe,
+    };
+  }
+
+  start(): void {
+    if (this.child) return;
+    this.state = 'starting';
+    const child = spawn(process.execPath, [this.spec.script, '-c', this.configFile, '--host', this.host], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    this.child = child;
+    this.startedAt = new Date();
+    this.lastGoodProbe = Date.now();
+    this.logger.info({ service: this.spec.name, pid: child.pid }, 'watcher: started');
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    this.probeTimer ??= setInterval(() => void this.probeOnce(), this.config.watcher.probeIntervalMs);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = null;
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      this.state = 'stopped';
+      return;
+    }
+    this.failed(`exited (${signal ?? `code ${code}`})`);
+  }
+
+  /** A crash or a dead probe: restart after the back-off, or give up past the limit. */
+  private failed(why: string): void {
+    const now = Date.now();
+    this.failures = this.failures.filter((t) => t > now - this.config.watcher.failureWindowMs);
+    this.failures.push(now);
+    if (this.failures.length > this.config.watcher.maxFailures) {
+      this.state = 'failed';
+      this.stopProbes();
+      this.alarm({ service: this.spec.name, kind: 'gave-up', text: `${this.spec.name} ${why}; ${this.failures.length} failures in ${this.config.watcher.failureWindowMs / 1000} s: left down` });
+      return;
+    }
+    this.state = 'restarting';
+    const backoff = this.config.watcher.restartBackoffMs;
+    const wait = backoff[Math.min(this.failures.length - 1, backoff.length - 1)]!;
+    this.alarm({ service: this.spec.name, kind: 'restarted', text: `${this.spec.name} ${why}; restarting in ${wait} ms` });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.restarts++;
+      this.start();
+    }, wait);
+  }
+
+  private async probeOnce(): Promise<void> {
+    if (this.probing || this.state !== 'running' && this.state !== 'starting') return;
+    this.probing = true;
+    try {
+      const w = this.config.watcher;
+      for (const t of this.spec.probes) {
+        const r = await probe(t, Math.min(w.probeWarnMs, w.probeIntervalMs * 2));
+        this.lastProbe = { ...r, target: `${t.kind}://${t.host}:${t.port}` };
+        if (!r.ok) break;
+      }
+      const now = Date.now();
+      if (this.lastProbe?.ok ?? true) {
+        this.lastGoodProbe = now;
+        if (this.state === 'starting') this.state = 'running';
+        return;
+      }
+      const silentMs = now - this.lastGoodProbe;
+      if (this.state === 'running' && silentMs >= w.probeRestartMs) {
+        this.alarm({ service: this.spec.name, kind: 'probe-failed', text: `${this.spec.name} has not answered probes for ${Math.round(silentMs / 1000)} s: restarting` });
+        const child = this.child;
+        this.child = null;
+        if (child?.pid) kill(child.pid, 'SIGKILL');
+        this.failed('stopped answering probes');
+      } else if (this.state === 'starting' && silentMs >= w.probeRestartMs) {
+        this.state = 'running'; // it never came up: the next failed probe restarts it
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private stopProbes(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** Drains the service (SIGTERM to its group), kills it after stopTimeoutMs. */
+  async stop(): Promise<void> {
+    this.stopProbes();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const child = this.child;
+    this.state = 'stopping';
+    if (!child?.pid || child.exitCode !== null) {
+      this.state = 'stopped';
+      return;
+    }
+    kill(child.pid, 'SIGTERM');
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const timer = setTimeout(() => kill(child.pid!, 'SIGKILL'), this.config.watcher.stopTimeoutMs);
+    await exited;
+    clearTimeout(timer);
+    this.state = 'stopped';
+  }
+}
+
+/** Signals the whole process group (the service's cluster primary and its workers). */
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// The watcher as a real process over a real store, relay and MMP (with slapd and redis-server
+// from the harness): everything comes up and answers its probes; `tiermail status` reports it;
+// kill -9 of the store is restarted with an alarm; a SIGSTOPped relay is detected by its probe
+// and restarted; a service that keeps dying is left down; SIGTERM stops everything.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { WatcherStatus } from '@tiermail/watcher';
+import { runCli } from '../harness/cli.js';
+import { repoRoot } from '../harness/paths.js';
+import { freePort } from '../harness/ports.js';
+import { startRedis, type RedisHandle } from '../harness/redis.js';
+import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
+
+let slapd: SlapdHandle;
+let redis: RedisHandle;
+let watcher: ChildProcess;
+let configFile: string;
+let statusPort: number;
+
+async function status(): Promise<WatcherStatus> {
+  return (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as WatcherStatus;
+}
+
+async function until<T>(what: string, fn: (s: WatcherStatus) => T | undefined | false, ms = 40000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: WatcherStatus | undefined;
+  for (;;) {
+    try {
+      last = await status();
+      const v = fn(last);
+      if (v) return v;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const svc = (s: WatcherStatus, name: string) => s.services.find((x) => x.name === name)!;
+const healthy = (s: WatcherStatus, name: string) => svc(s, name).state === 'running' && svc(s, name).lastProbe?.ok === true;
+
+before(async () => {
+  slapd = await startSlapd({ demo: true, mailHost: 'h1' });
+  redis = await startRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'tm-watcher-'));
+  configFile = join(dir, 'tiermail.yaml');
+  statusPort = await freePort();
+  const p = async () => ({ host: '127.0.0.1', port: await freePort() });
+  writeFileSync(
+    configFile,
+    stringify({
+      deployment: { postmaster: 'postmaster@example.test' },
+      hosts: { h1: { roles: ['store', 'relay', 'mmp', 'watcher'], address: '127.0.0.1' } },
+      directory: { urls: [slapd.url], baseDn: 'o=tiermail', bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
+      redis: { mode: 'single', host: '127.0.0.1', port: redis.port, keyPrefix: 'tmw:' },
+      paths: { var: join(dir, 'var'), log: join(dir, 'log'), run: join(dir, 'run') },
+      log: { level: 'warn' },
+      metrics: { services: { store: await freePort(), relay: await freePort(), mmp: await freePort() } },
+      store: { lmtp: await p(), imap: await p(), pop3: null, workers: 1 },
+      relay: { smtp: await p(), workers: 1 },
+      mmp: { imap: await p(), pop3: null, submission: null, workers: 1 },
+      watcher: { listen: { host: '127.0.0.1', port: statusPort }, probeIntervalMs: 300, probeWarnMs: 1000, probeRestartMs: 2500, restartBackoffMs: [300], maxFailures: 2, failureWindowMs: 60000, stopTimeoutMs: 10000 },
+    }),
+  );
+  watcher = spawn(process.execPath, [join(repoRoot, 'packages/watcher/dist/main.js'), '-c', configFile, '--host', 'h1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+});
+after(async () => {
+  if (watcher.exitCode === null) {
+    watcher.kill('SIGTERM');
+    await new Promise((r) => watcher.once('exit', r));
+  }
+  await redis?.stop();
+  await slapd?.stop();
+});
+
+test('the watcher brings store, relay and MMP up; tiermail status reports them', async () => {
+  await until('all healthy', (s) => ['store', 'relay', 'mmp'].every((n) => healthy(s, n)));
+  const r = await runCli(['-c', configFile, '--host', 'h1', '--json', 'status']);
+  assert.equal(r.code, 0, r.stderr);
+  const st = JSON.parse(r.stdout) as WatcherStatus;
+  assert.deepEqual(st.services.map((s) => [s.name, s.state]), [['store', 'running'], ['relay', 'running'], ['mmp', 'running']]);
+  const page = await (await fetch(`http://127.0.0.1:${statusPort}/`)).text();
+  assert.match(page, /<td>store<\/td><td>running<\/td>/);
+});
+
+test('kill -9 of the store: restarted with an alarm; a SIGSTOPped relay is found by its probe and restarted', async () => {
+  const before = await status();
+  process.kill(svc(before, 'store').pid!, 'SIGKILL');
+  await until('store restarted and healthy', (s) => svc(s, 'store').restarts === 1 && healthy(s, 'store'));
+  assert.ok((await status()).alarms.some((a) => a.service === 'store' && a.kind === 'restarted'));
+
+  const relayPid = svc(await status(), 'relay').pid!;
+  process.kill(-relayPid, 'SIGSTOP');
+  await until('relay restarted after its probe failed', (s) => svc(s, 'relay').restarts === 1 && healthy(s, 'relay') && svc(s, 'relay').pid !== relayPid, 30000);
+  assert.ok((await status()).alarms.some((a) => a.service === 'relay' && a.kind === 'probe-failed'));
+});
+
+test('a service that keeps dying is left down with an alarm; SIGTERM stops everything', async () => {
+  for (let i = 0; i < 2; i++) {
+    const s = await until('store running', (st) => healthy(st, 'store') && svc(st, 'store'));
+    process.kill(s.pid!, 'SIGKILL');
+    await until('store noticed', (st) => svc(st, 'store').pid !== s.pid);
+  }
+  await until('store given up', (s) => svc(s, 'store').state === 'failed');
+  assert.ok((await status()).alarms.some((a) => a.service === 'store' && a.kind === 'gave-up'));
+  const pids = (await status()).services.map((s) => s.pid).filter((p): p is number => p !== null);
+  watcher.kill('SIGTERM');
+  await new Promise((r) => watcher.once('exit', r));
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'every service stopped');
+});
