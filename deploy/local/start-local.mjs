@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The local stack (`npm start`): slapd and redis-server in ./var with the demo domain, on the
-// DESIGN ports, in the foreground; Ctrl-C stops everything. The tier services join this as
-// their packages land; the watcher issue replaces this script's bare supervision.
+// DESIGN ports, in the foreground; the watcher runs the store, relay and MMP (and restarts them);
+// Ctrl-C stops everything.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -67,6 +67,7 @@ if (mmpPop3Port) checks.push(['MMP POP3', mmpPop3Port]);
 const submissionPort = config.mmp.submission?.port;
 if (submissionPort) checks.push(['MMP submission', submissionPort]);
 if (pop3Port) checks.push(['store POP3', pop3Port]);
+checks.push(['watcher', config.watcher.listen.port]);
 for (const [name, port] of checks) {
   if (await portInUse(port)) {
     process.stderr.write(`local: port ${port} (${name}) is in use: is another local stack running? Stop it first.\n`);
@@ -127,22 +128,16 @@ const redis = start('redis-server', 'redis-server', [
   '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
 ]);
 
-let store;
 try {
   await waitPort('slapd', ldapPort, slapd);
   await waitPort('redis-server', redisPort, redis);
-  // The store: a node:cluster primary with its LMTP and IMAP workers.
-  store = start('store', process.execPath, [join(root, 'packages', 'store', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
-  await waitPort('store (LMTP)', config.store.lmtp.port, store);
-  if (imapPort) await waitPort('store (IMAP)', imapPort, store);
-  // The MMP: the IMAP proxy users connect to; it logs them in to their store.
-  if (mmpPort) {
-    const mmp = start('mmp', process.execPath, [join(root, 'packages', 'mmp', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
-    await waitPort('mmp (IMAP)', mmpPort, mmp);
-  }
-  // The relay: SMTP workers and the job controller, delivering to the store by LMTP.
-  const relay = start('relay', process.execPath, [join(root, 'packages', 'mta', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
-  await waitPort('relay (SMTP)', config.relay.smtp.port, relay);
+  // The watcher starts the store, the MMP and the relay, probes and restarts them, and stops
+  // them in reverse order when it is stopped (Ctrl-C here).
+  const watcher = start('watcher', process.execPath, [join(root, 'packages', 'watcher', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
+  await waitPort('store (LMTP)', config.store.lmtp.port, watcher);
+  if (imapPort) await waitPort('store (IMAP)', imapPort, watcher);
+  if (mmpPort) await waitPort('mmp (IMAP)', mmpPort, watcher);
+  await waitPort('relay (SMTP)', config.relay.smtp.port, watcher);
 } catch (err) {
   process.stderr.write(`local: ${err.message}\n`);
   await stopAll(1);
@@ -159,6 +154,7 @@ const rows = [
   ...(mmpPort ? [['MMP IMAP proxy', `127.0.0.1:${mmpPort}`, 'what clients use: logs in, splices to the store']] : []),
   ...(mmpPop3Port ? [['MMP POP3 proxy', `127.0.0.1:${mmpPop3Port}`, 'the same for POP3']] : []),
   ...(submissionPort ? [['MMP submission', `127.0.0.1:${submissionPort}`, 'AUTH required, hands mail to the relay']] : []),
+  ['watcher', `http://${config.watcher.listen.host}:${config.watcher.listen.port}/`, 'status page; npm run tiermail -- status'],
 ];
 for (const [name, where, note] of rows) process.stdout.write(`  ${name.padEnd(20)} ${where.padEnd(28)} ${note}\n`);
 process.stdout.write(
@@ -174,7 +170,7 @@ process.stdout.write(
     `  printf 'a LOGIN alice demo-password\\r\\nb SELECT INBOX\\r\\nc FETCH 1:* (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\\r\\nd LOGOUT\\r\\n' | (exec 3<>/dev/tcp/127.0.0.1/${mmpPort ?? imapPort ?? 3143}; sleep 1; cat >&3; timeout 2 cat <&3)`,
     '  npm run tiermail -- store mailbox list alice',
     'Any IMAP client works too (host 127.0.0.1, port above, no TLS in the local stack).',
-    'The watcher is not in the local stack yet (see README).',
+    'The watcher restarts a service that dies; see its page above or: npm run tiermail -- status',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),
