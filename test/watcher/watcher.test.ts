@@ -5,6 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '@tiermail/core';
+import { MessageStore } from '@tiermail/store';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +26,7 @@ let redis: RedisHandle;
 let watcher: ChildProcess;
 let configFile: string;
 let statusPort: number;
+const hook: { server?: Server; port: number; received: Array<{ service: string; kind: string; host: string }> } = { port: 0, received: [] };
 
 async function status(): Promise<WatcherStatus> {
   return (await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json()) as WatcherStatus;
@@ -47,6 +53,16 @@ const healthy = (s: WatcherStatus, name: string) => svc(s, name).state === 'runn
 
 before(async () => {
   slapd = await startSlapd({ demo: true, mailHost: 'h1' });
+  hook.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      hook.received.push(JSON.parse(body) as { service: string; kind: string; host: string });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.server!.listen(0, '127.0.0.1', () => r()));
+  hook.port = (hook.server.address() as AddressInfo).port;
   redis = await startRedis();
   const dir = mkdtempSync(join(tmpdir(), 'tm-watcher-'));
   configFile = join(dir, 'tiermail.yaml');
@@ -55,7 +71,8 @@ before(async () => {
   writeFileSync(
     configFile,
     stringify({
-      deployment: { postmaster: 'postmaster@example.test' },
+      // The watcher mails alarms to the postmaster through the relay: alice plays the postmaster.
+      deployment: { postmaster: 'alice@example.test' },
       hosts: { h1: { roles: ['store', 'relay', 'mmp', 'watcher'], address: '127.0.0.1' } },
       directory: { urls: [slapd.url], baseDn: 'o=tiermail', bindDn: slapd.adminDn, bindPassword: slapd.adminPassword, defaultDomain: 'example.test' },
       redis: { mode: 'single', host: '127.0.0.1', port: redis.port, keyPrefix: 'tmw:' },
@@ -63,9 +80,20 @@ before(async () => {
       log: { level: 'warn' },
       metrics: { services: { store: await freePort(), relay: await freePort(), mmp: await freePort() } },
       store: { lmtp: await p(), imap: await p(), pop3: null, workers: 1 },
-      relay: { smtp: await p(), workers: 1 },
+      // Quick retries: the alarm mail about the store is accepted while the store is restarting.
+      relay: { smtp: await p(), workers: 1, channels: { lmtp: { retrySeconds: [1] } } },
       mmp: { imap: await p(), pop3: null, submission: null, workers: 1 },
-      watcher: { listen: { host: '127.0.0.1', port: statusPort }, probeIntervalMs: 300, probeWarnMs: 1000, probeRestartMs: 2500, restartBackoffMs: [300], maxFailures: 2, failureWindowMs: 60000, stopTimeoutMs: 10000 },
+      watcher: {
+        listen: { host: '127.0.0.1', port: statusPort },
+        probeIntervalMs: 300,
+        probeWarnMs: 1000,
+        probeRestartMs: 2500,
+        restartBackoffMs: [300],
+        maxFailures: 2,
+        failureWindowMs: 60000,
+        stopTimeoutMs: 10000,
+        webhook: `http://127.0.0.1:${hook.port}/alarm`,
+      },
     }),
   );
   watcher = spawn(process.execPath, [join(repoRoot, 'packages/watcher/dist/main.js'), '-c', configFile, '--host', 'h1'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -75,6 +103,7 @@ after(async () => {
     watcher.kill('SIGTERM');
     await new Promise((r) => watcher.once('exit', r));
   }
+  hook.server?.close();
   await redis?.stop();
   await slapd?.stop();
 });
@@ -99,6 +128,40 @@ test('kill -9 of the store: restarted with an alarm; a SIGSTOPped relay is found
   process.kill(-relayPid, 'SIGSTOP');
   await until('relay restarted after its probe failed', (s) => svc(s, 'relay').restarts === 1 && healthy(s, 'relay') && svc(s, 'relay').pid !== relayPid, 30000);
   assert.ok((await status()).alarms.some((a) => a.service === 'relay' && a.kind === 'probe-failed'));
+  // The alarms also went to the webhook and, through the relay, to the postmaster's mailbox.
+  assert.ok(hook.received.some((a) => a.service === 'store' && a.kind === 'restarted' && a.host === 'h1'));
+  const cfg = loadConfig({ file: configFile, host: 'h1' }).config;
+  const subjects = await (async () => {
+    const end = Date.now() + 20000;
+    for (;;) {
+      const store = MessageStore.open(cfg.store);
+      let found: string[] = [];
+      try {
+        if (store.hasUser('alice@example.test')) {
+          const m = store.openUser('alice@example.test');
+          found = m.messages('INBOX').map((x) => /Subject: ([^\r\n]*)/.exec(readFileSync(m.readMessage('INBOX', x.uid).path, 'latin1'))?.[1] ?? '');
+          m.close();
+        }
+      } finally {
+        store.close();
+      }
+      if (found.some((s) => s.includes('store restarted')) || Date.now() > end) return found;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  assert.ok(subjects.some((s) => /\[tiermail tiermail\] store restarted on h1/.test(s)), subjects.join(' | '));
+});
+
+test('maintenance mode: a killed service is not restarted until maintenance ends', async () => {
+  const on = await runCli(['-c', configFile, '--host', 'h1', 'maintenance', 'on']);
+  assert.equal(on.code, 0, on.stderr);
+  const pid = svc(await status(), 'mmp').pid!;
+  process.kill(pid, 'SIGKILL');
+  await until('mmp down', (s) => svc(s, 'mmp').state === 'down');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(svc(await status(), 'mmp').state, 'down', 'still down during maintenance');
+  assert.equal((await runCli(['-c', configFile, '--host', 'h1', 'maintenance', 'off'])).code, 0);
+  await until('mmp back', (s) => healthy(s, 'mmp') && svc(s, 'mmp').pid !== pid);
 });
 
 test('a service that keeps dying is left down with an alarm; SIGTERM stops everything', async () => {

@@ -7,6 +7,7 @@ import type { Alarm, ServiceStatus } from './supervisor.js';
 
 export interface WatcherStatus {
   host: string;
+  maintenance: boolean;
   services: ServiceStatus[];
   alarms: Alarm[];
 }
@@ -29,14 +30,29 @@ function page(st: WatcherStatus): string {
     .join('');
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>tiermail ${esc(st.host)}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.running td:nth-child(2){color:green}.failed td:nth-child(2),.restarting td:nth-child(2){color:#b00}</style></head>
-<body><h1>tiermail on ${esc(st.host)}</h1><table><tr><th>service</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>last probe</th></tr>${rows}</table>
+<body><h1>tiermail on ${esc(st.host)}</h1>${st.maintenance ? '<p><b>Maintenance mode: probes run, restarts and alarm messages are paused.</b></p>' : ''}<table><tr><th>service</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>last probe</th></tr>${rows}</table>
 <h2>Alarms</h2><ul>${alarms || '<li>none</li>'}</ul></body></html>`;
 }
 
-export async function startStatusServer(host: string, port: number, status: () => WatcherStatus): Promise<{ server: Server; port: number }> {
+export async function startStatusServer(
+  host: string,
+  port: number,
+  status: () => WatcherStatus,
+  setMaintenance: (on: boolean) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && url === '/status') {
+    const [url, query = ''] = (req.url ?? '/').split('?');
+    if (req.method === 'POST' && url === '/maintenance') {
+      const on = new URLSearchParams(query).get('on');
+      if (on !== '1' && on !== '0') {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('expected /maintenance?on=1 or ?on=0\n');
+        return;
+      }
+      setMaintenance(on === '1');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(status()));
+    } else if (req.method === 'GET' && url === '/status') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(status()));
     } else if (req.method === 'GET' && url === '/') {

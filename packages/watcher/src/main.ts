@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig } from '@tiermail/core';
 import { startStatusServer } from './http.js';
 import { servicesFor } from './services.js';
-import { Supervised, type Alarm } from './supervisor.js';
+import { AlarmSink } from './alarms.js';
+import { Supervised, type WatcherControl } from './supervisor.js';
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, host: { type: 'string' } }, strict: true });
 let loaded;
@@ -24,15 +25,20 @@ const host = loaded.host ?? 'localhost';
 const configFile = resolve(loaded.file);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const logger = createLogger({ service: 'watcher', host, level: config.log.level });
-const alarms: Alarm[] = [];
-const raise = (a: Omit<Alarm, 'at'>): void => {
-  const alarm = { ...a, at: new Date().toISOString() };
-  alarms.push(alarm);
-  if (alarms.length > 200) alarms.shift();
-  logger.warn(alarm, 'watcher alarm');
-};
-const services = servicesFor(config, host, root).map((s) => new Supervised(s, config, configFile, host, raise, logger));
-const http = await startStatusServer(config.watcher.listen.host, config.watcher.listen.port, () => ({ host, services: services.map((s) => s.status()), alarms }));
+const alarms = new AlarmSink(config, host, logger);
+const control: WatcherControl = { maintenance: false };
+const services = servicesFor(config, host, root).map((s) => new Supervised(s, config, configFile, host, (a) => alarms.raise(a), logger, control));
+const http = await startStatusServer(
+  config.watcher.listen.host,
+  config.watcher.listen.port,
+  () => ({ host, maintenance: control.maintenance, services: services.map((s) => s.status()), alarms: alarms.recent }),
+  (on) => {
+    control.maintenance = on;
+    alarms.paused = on;
+    logger.warn({ maintenance: on }, 'watcher: maintenance mode changed');
+    if (!on) for (const s of services) s.resume();
+  },
+);
 logger.info({ port: http.port, services: services.map((s) => s.spec.name) }, 'watcher started');
 for (const s of services) s.start();
 

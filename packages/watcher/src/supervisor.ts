@@ -7,7 +7,13 @@ import type { Config, Logger } from '@tiermail/core';
 import { probe, type ProbeResult } from './probes.js';
 import type { ServiceSpec } from './services.js';
 
-export type ServiceState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+/** down: not running, left alone during maintenance; started again when maintenance ends. */
+export type ServiceState = 'starting' | 'running' | 'restarting' | 'failed' | 'down' | 'stopping' | 'stopped';
+
+/** Shared by every service of the watcher. */
+export interface WatcherControl {
+  maintenance: boolean;
+}
 
 export interface Alarm {
   at: string;
@@ -44,6 +50,7 @@ export class Supervised {
     private readonly host: string,
     private readonly alarm: (a: Omit<Alarm, 'at'>) => void,
     private readonly logger: Logger,
+    private readonly control: WatcherControl,
   ) {}
 
   status(): ServiceStatus {
@@ -81,6 +88,12 @@ export class Supervised {
 
   /** A crash or a dead probe: restart after the back-off, or give up past the limit. */
   private failed(why: string): void {
+    if (this.control.maintenance) {
+      // Maintenance: an operator is at work; note it, restart nothing.
+      this.state = 'down';
+      this.alarm({ service: this.spec.name, kind: 'down', text: `${this.spec.name} ${why} during maintenance: not restarted` });
+      return;
+    }
     const now = Date.now();
     this.failures = this.failures.filter((t) => t > now - this.config.watcher.failureWindowMs);
     this.failures.push(now);
@@ -118,7 +131,7 @@ export class Supervised {
         return;
       }
       const silentMs = now - this.lastGoodProbe;
-      if (this.state === 'running' && silentMs >= w.probeRestartMs) {
+      if (this.state === 'running' && silentMs >= w.probeRestartMs && !this.control.maintenance) {
         this.alarm({ service: this.spec.name, kind: 'probe-failed', text: `${this.spec.name} has not answered probes for ${Math.round(silentMs / 1000)} s: restarting` });
         const child = this.child;
         this.child = null;
@@ -129,6 +142,14 @@ export class Supervised {
       }
     } finally {
       this.probing = false;
+    }
+  }
+
+  /** Maintenance ended: a service that went down meanwhile is started again. */
+  resume(): void {
+    if (this.state === 'down') {
+      this.restarts++;
+      this.start();
     }
   }
 

@@ -1,5 +1,5 @@
-// `tiermail status [--json]`: what the host's watcher says about its services (its loopback
-// HTTP API, watcher.listen).
+// `tiermail status [--json]` and `tiermail maintenance on|off`: the host's watcher through its
+// loopback HTTP API (watcher.listen).
 import type { Command } from 'commander';
 import { UsageError, type CliContext } from '../context.js';
 
@@ -35,4 +35,21 @@ export function registerLifecycle(program: Command, ctx: () => CliContext): void
       });
       if (st.services.some((s) => s.state !== 'running')) process.exitCode = 1;
     });
+
+  program
+    .command('maintenance <on|off>')
+    .description('maintenance mode: probes keep running, restarts and alarm messages are paused')
+    .action(async (mode: string) => {
+      const c = ctx();
+      if (mode !== 'on' && mode !== 'off') throw new UsageError('maintenance on or maintenance off');
+      const { host, port } = c.load().config.watcher.listen;
+      try {
+        const res = await fetch(`http://${host}:${port}/maintenance?on=${mode === 'on' ? 1 : 0}`, { method: 'POST' });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      } catch (err) {
+        throw new UsageError(`no watcher answers on ${host}:${port} (${(err as Error).message}); is it running?`, 1);
+      }
+      c.print({ maintenance: mode === 'on' }, () => `maintenance ${mode}`);
+    });
 }
+

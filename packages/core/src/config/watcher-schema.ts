@@ -17,5 +17,8 @@ export const watcherSchema = z
     maxFailures: z.number().int().min(1).default(2).describe('more failures than this within failureWindowMs and the service is left down, with an alarm'),
     failureWindowMs: duration.default(600000).describe('the window of maxFailures, in ms'),
     stopTimeoutMs: duration.default(40000).describe('how long a service may take to drain on stop before it is killed, in ms'),
+    webhook: z.string().url().optional().describe('alarms are POSTed here as JSON as they happen (a path that does not depend on mail)'),
+    alarmMail: z.boolean().default(true).describe('mail alarms to deployment.postmaster through the relay of this host (or the first relay host)'),
+    alarmMailIntervalMs: duration.default(3600000).describe('at most one mail per service and kind of alarm in this period, in ms'),
   })
   .describe('the watcher: starts, probes and restarts the services of its host');
