@@ -96,7 +96,15 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
       } catch {
         // not listening yet
       }
-      if (Date.now() > until) throw new Error(`store did not answer on ${port}:\n${out()}`);
+      if (Date.now() > until) {
+        // Never leave a store behind that failed to come up: it would keep this test file alive.
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+        throw new Error(`store did not answer on ${port}:\n${out()}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   };
