@@ -5,7 +5,9 @@
 // runs its service until told to drain. The primary handles signals; a worker run alone (no
 // primary) still stops cleanly on SIGTERM.
 import cluster from 'node:cluster';
-import type { Logger } from './log/index.js';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createLogger, type Logger } from './log/index.js';
 
 // Not TIERMAIL_*: those name config keys, and the loader refuses unknown ones.
 const ROLE_ENV = 'TM_WORKER_ROLE';
@@ -73,4 +75,21 @@ export function runClusterWorker(service: { stop(graceMs: number): Promise<void>
   });
   process.on('SIGTERM', () => void drain());
   process.on('SIGINT', () => undefined);
+}
+
+/**
+ * What every service's main does first: `-c FILE` and `--host NAME` from the command line,
+ * the config loaded and checked (a bad config ends the process with the message naming the
+ * key), and the service's logger.
+ */
+export function loadServiceConfig(service: string): { config: Config; host: string; file: string; logger: Logger } {
+  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, host: { type: 'string' } }, strict: true });
+  try {
+    const loaded = loadConfig({ ...(values.config ? { file: values.config } : {}), ...(values.host ? { host: values.host } : {}), env: process.env });
+    const host = loaded.host ?? 'localhost';
+    return { config: loaded.config, host, file: loaded.file, logger: createLogger({ service, host, level: loaded.config.log.level }) };
+  } catch (err) {
+    process.stderr.write(`tiermail-${service}: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
 }

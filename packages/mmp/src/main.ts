@@ -3,21 +3,10 @@
 // primary (core/cluster.ts) with mmp.workers proxy workers on shared ports.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig, runClusterPrimary, runClusterWorker } from '@tiermail/core';
+import { loadServiceConfig, runClusterPrimary, runClusterWorker } from '@tiermail/core';
 import { startMmpService } from './service.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, host: { type: 'string' } }, strict: true });
-let loaded;
-try {
-  loaded = loadConfig({ ...(values.config ? { file: values.config } : {}), ...(values.host ? { host: values.host } : {}), env: process.env });
-} catch (err) {
-  process.stderr.write(`tiermail-mmp: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
-const { config } = loaded;
-const host = loaded.host ?? 'localhost';
-const logger = createLogger({ service: 'mmp', host, level: config.log.level });
+const { config, host, logger } = loadServiceConfig('mmp');
 const workers = config.mmp.workers || availableParallelism();
 const DRAIN_MS = 10000;
 

@@ -5,26 +5,11 @@
 // worker (transactions in progress finish) and exit.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig, runClusterPrimary, runClusterWorker, startClusterMetricsServer } from '@tiermail/core';
+import { loadServiceConfig, runClusterPrimary, runClusterWorker, startClusterMetricsServer } from '@tiermail/core';
 import { scheduleExpiry } from './expire/schedule.js';
 import { startStoreService } from './service.js';
 
-const { values } = parseArgs({
-  options: { config: { type: 'string', short: 'c' }, host: { type: 'string' } },
-  strict: true,
-});
-
-let loaded;
-try {
-  loaded = loadConfig({ ...(values.config ? { file: values.config } : {}), ...(values.host ? { host: values.host } : {}), env: process.env });
-} catch (err) {
-  process.stderr.write(`tiermail-store: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
-const { config } = loaded;
-const host = loaded.host ?? 'localhost';
-const logger = createLogger({ service: 'store', host, level: config.log.level });
+const { config, host, logger } = loadServiceConfig('store');
 const workers = config.store.workers || availableParallelism();
 const DRAIN_MS = 30000;
 

@@ -5,26 +5,15 @@
 // in reverse order, each drained.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, loadConfig } from '@tiermail/core';
+import { loadServiceConfig } from '@tiermail/core';
 import { startStatusServer } from './http.js';
 import { servicesFor } from './services.js';
 import { AlarmSink } from './alarms.js';
 import { Supervised, type WatcherControl } from './supervisor.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, host: { type: 'string' } }, strict: true });
-let loaded;
-try {
-  loaded = loadConfig({ ...(values.config ? { file: values.config } : {}), ...(values.host ? { host: values.host } : {}), env: process.env });
-} catch (err) {
-  process.stderr.write(`tiermail-watcher: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
-const { config } = loaded;
-const host = loaded.host ?? 'localhost';
-const configFile = resolve(loaded.file);
+const { config, host, file, logger } = loadServiceConfig('watcher');
+const configFile = resolve(file);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const logger = createLogger({ service: 'watcher', host, level: config.log.level });
 const alarms = new AlarmSink(config, host, logger);
 const control: WatcherControl = { maintenance: false };
 const services = servicesFor(config, host, root).map((s) => new Supervised(s, config, configFile, host, (a) => alarms.raise(a), logger, control));
