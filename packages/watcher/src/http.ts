@@ -39,10 +39,15 @@ export async function startStatusServer(
   port: number,
   status: () => WatcherStatus,
   setMaintenance: (on: boolean) => void,
+  stop: () => void,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const [url, query = ''] = (req.url ?? '/').split('?');
-    if (req.method === 'POST' && url === '/maintenance') {
+    if (req.method === 'POST' && url === '/stop') {
+      res.writeHead(202, { 'content-type': 'text/plain' });
+      res.end('stopping\n');
+      stop();
+    } else if (req.method === 'POST' && url === '/maintenance') {
       const on = new URLSearchParams(query).get('on');
       if (on !== '1' && on !== '0') {
         res.writeHead(400, { 'content-type': 'text/plain' });

@@ -27,6 +27,7 @@ const http = await startStatusServer(
     logger.warn({ maintenance: on }, 'watcher: maintenance mode changed');
     if (!on) for (const s of services) s.resume();
   },
+  () => void stop(),
 );
 logger.info({ port: http.port, services: services.map((s) => s.spec.name) }, 'watcher started');
 for (const s of services) s.start();

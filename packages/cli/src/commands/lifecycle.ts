@@ -1,5 +1,9 @@
-// `tiermail status [--json]` and `tiermail maintenance on|off`: the host's watcher through its
-// loopback HTTP API (watcher.listen).
+// `tiermail start | stop | status [--json] | maintenance on|off`: the host's watcher through its
+// loopback HTTP API (watcher.listen); start launches it in the background when none answers.
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UsageError, type CliContext } from '../context.js';
 
@@ -51,5 +55,58 @@ export function registerLifecycle(program: Command, ctx: () => CliContext): void
       }
       c.print({ maintenance: mode === 'on' }, () => `maintenance ${mode}`);
     });
+
+  program
+    .command('start')
+    .description("start this host's watcher in the background (it starts the host's services)")
+    .action(async () => {
+      const c = ctx();
+      const loaded = c.load();
+      const { host, port } = loaded.config.watcher.listen;
+      if (await answers(host, port)) {
+        c.print({ started: false }, () => `a watcher already answers on ${host}:${port}`);
+        return;
+      }
+      mkdirSync(loaded.config.paths.log, { recursive: true });
+      const out = openSync(join(loaded.config.paths.log, 'watcher.log'), 'a');
+      const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'watcher', 'dist', 'main.js');
+      const child = spawn(process.execPath, [script, '-c', loaded.file, ...(loaded.host ? ['--host', loaded.host] : [])], { detached: true, stdio: ['ignore', out, out] });
+      child.unref();
+      const until = Date.now() + 30000;
+      while (!(await answers(host, port))) {
+        if (Date.now() > until) throw new UsageError(`the watcher did not come up; see ${join(loaded.config.paths.log, 'watcher.log')}`, 1);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      c.print({ started: true, pid: child.pid }, () => `watcher started (pid ${child.pid}); status: tiermail status`);
+    });
+
+  program
+    .command('stop')
+    .description("stop this host's services (each drained) and its watcher")
+    .action(async () => {
+      const c = ctx();
+      const { config } = c.load();
+      const { host, port } = config.watcher.listen;
+      try {
+        await fetch(`http://${host}:${port}/stop`, { method: 'POST' });
+      } catch (err) {
+        throw new UsageError(`no watcher answers on ${host}:${port} (${(err as Error).message}); nothing to stop`, 1);
+      }
+      const until = Date.now() + config.watcher.stopTimeoutMs * 3 + 10000;
+      while (await answers(host, port)) {
+        if (Date.now() > until) throw new UsageError('the watcher is still answering; see its log', 1);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      c.print({ stopped: true }, () => 'stopped');
+    });
+}
+
+async function answers(host: string, port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${host}:${port}/status`, { signal: AbortSignal.timeout(2000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
