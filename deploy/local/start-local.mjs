@@ -79,7 +79,8 @@ const children = [];
 let stopping = false;
 
 function start(name, cmd, args) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Own process groups: Ctrl-C reaches this script only, which then stops them in order.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`local: ${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the stack\n`);
@@ -94,10 +95,14 @@ async function stopAll(code = 0) {
   if (stopping) return;
   stopping = true;
   say('stopping');
-  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
-  await Promise.all(
-    children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
-  );
+  // One after the other, last started first: the watcher drains the services while Redis and
+  // the directory are still there for them.
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
   say('stopped');
   process.exit(code);
 }
