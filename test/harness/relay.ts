@@ -91,6 +91,9 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
         workers: opts.workers ?? 2,
         resyncIntervalMs: 1000,
         channels: { lmtp: { retrySeconds: [1, 1, 2], concurrency: 10 } },
+        // Never the internet's DNS from a test: a port nothing answers on, unless a test gives
+        // its own server (test/harness/dns.ts).
+        dns: { servers: ['127.0.0.1:9'], timeoutMs: 500 },
         ...opts.relay,
       },
     }),

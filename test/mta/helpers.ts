@@ -5,12 +5,15 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { MailLogRecord } from '@tiermail/core';
 import { MessageStore } from '@tiermail/store';
+import { startDns, type DnsHandle, type ZoneEntry } from '../harness/dns.js';
 import { startRedis, type RedisHandle } from '../harness/redis.js';
 import { startRelay, type RelayHandle, type RelayOptions } from '../harness/relay.js';
 import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
 import { startStore, type StoreHandle } from '../harness/store.js';
 
 export interface Stack {
+  /** The relay's DNS server (relay.dns.servers): no test resolves names on the internet. */
+  dns: DnsHandle;
   slapd: SlapdHandle;
   redis: RedisHandle;
   store: StoreHandle;
@@ -18,11 +21,18 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(relay: Partial<RelayOptions> = {}): Promise<Stack> {
-  const [slapd, redis] = await Promise.all([startSlapd({ demo: true, mailHost: 'store1' }), startRedis()]);
+export async function startStack(relay: Partial<RelayOptions> = {}, zone: Record<string, ZoneEntry> = {}): Promise<Stack> {
+  const [slapd, redis, dns] = await Promise.all([startSlapd({ demo: true, mailHost: 'store1' }), startRedis(), startDns(zone)]);
   const store = await startStore({ workers: 1, redisPort: redis.port });
-  const r = await startRelay({ ldapUrl: slapd.url, redisPort: redis.port, storePort: store.port, ...relay });
+  const r = await startRelay({
+    ldapUrl: slapd.url,
+    redisPort: redis.port,
+    storePort: store.port,
+    ...relay,
+    relay: { dns: { servers: [dns.server], timeoutMs: 1000 }, ...relay.relay },
+  });
   return {
+    dns,
     slapd,
     redis,
     store,
@@ -34,6 +44,7 @@ export async function startStack(relay: Partial<RelayOptions> = {}): Promise<Sta
       await store.cleanup();
       await redis.stop();
       await slapd.stop();
+      await dns.stop();
     },
   };
 }

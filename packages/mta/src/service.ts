@@ -5,8 +5,13 @@
 import { hostname as osHostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
-import { LmtpPool } from './lmtp/pool.js';
+import { ConnectionPool } from './client/pool.js';
+import type { DeliveryDeps } from './delivery/apply.js';
+import { settleAndFinish } from './delivery/apply.js';
+import { DsnNotifier } from './dsn/notifier.js';
 import { deliverLmtpJob } from './lmtp/deliver.js';
+import { deliverSmtpJob } from './smtp-out/deliver.js';
+import { MxResolver } from './smtp-out/mx.js';
 import { RelayMailLog } from './log/mail-events.js';
 import { NetworkList } from '@tiermail/core';
 import { startChannelWorker } from './queue/controller.js';
@@ -15,6 +20,7 @@ import { resyncSpool, type ResyncResult } from './queue/resync.js';
 import { relaySettings } from './settings.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { KeyedLock } from './spool/lock.js';
+import type { Envelope } from './spool/envelope.js';
 import { Spool } from './spool/spool.js';
 
 export type RelayRole = 'smtp' | 'jobs' | 'all';
@@ -35,8 +41,6 @@ export interface RelayService {
   resync(): Promise<ResyncResult | undefined>;
   stop(graceMs?: number): Promise<void>;
 }
-
-const SMTP_NOT_BUILT = '451 4.4.0 remote delivery (smtp channel) is not built in this release; message kept in the spool';
 
 export async function startRelayService(opts: RelayServiceOptions): Promise<RelayService> {
   const { config } = opts;
@@ -72,10 +76,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
         maxMessageSize: config.limits.maxMessageSize,
         policyTimeoutMs: config.relay.policyTimeoutMs,
         onAccepted(env) {
-          for (const r of env.recipients) {
-            mailLog.enqueued(env, r);
-            if (r.channel === 'smtp') mailLog.deferred(env, r, SMTP_NOT_BUILT);
-          }
+          for (const r of env.recipients) mailLog.enqueued(env, r);
           // The message is safe on disk already; if Redis is away, the next resync enqueues it.
           queues.enqueue(env).catch((err: unknown) => logger.warn({ err, queueId: env.id }, 'enqueue failed; resync will retry'));
         },
@@ -93,39 +94,69 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
   }
 
   const workers: Worker[] = [];
-  let pool: LmtpPool | undefined;
+  const pools: ConnectionPool[] = [];
   let resyncTimer: NodeJS.Timeout | undefined;
   let resyncRunning: Promise<ResyncResult> | undefined;
   const locks = new KeyedLock();
+  const { lmtp, smtp: smtpChannel } = settings.channels;
+  const notifier = new DsnNotifier({
+    spool,
+    directory,
+    queues,
+    mailLog,
+    logger,
+    hostname: settings.hostname,
+    defaultDomain: config.directory.defaultDomain,
+    noticesDays: { lmtp: lmtp.noticesDays, smtp: smtpChannel.noticesDays },
+    maxReturnBytes: config.relay.dsn.maxReturnBytes,
+  });
+  const settle = (env: Envelope): Promise<void> => settleAndFinish({ spool, notifier, mailLog }, env);
   const resync = async (): Promise<ResyncResult | undefined> => {
     if (role === 'smtp') return undefined;
     // Never two at once: a slow scan must not pile up behind itself.
-    resyncRunning ??= resyncSpool(spool, queues, locks, logger).finally(() => (resyncRunning = undefined));
+    resyncRunning ??= resyncSpool(spool, queues, locks, logger, settle).finally(() => (resyncRunning = undefined));
     const r = await resyncRunning;
     if (r.enqueued > 0 || r.finished > 0 || r.unreadable > 0) logger.info(r, 'spool resync');
     return r;
   };
 
   if (role !== 'smtp') {
-    const lmtp = settings.channels.lmtp;
-    pool = new LmtpPool({
-      maxPerDestination: lmtp.connectionsPerDestination,
-      idleMs: 30000,
-      lhlo: settings.hostname,
-      connectTimeoutMs: 10000,
-      replyTimeoutMs: 300000,
-    });
-    const deps = { config, spool, locks, pool, directory, mailLog, logger, retrySeconds: lmtp.retrySeconds };
+    const poolOf = (protocol: 'lmtp' | 'smtp', maxPerDestination: number, idleMs: number): ConnectionPool => {
+      const p = new ConnectionPool({ protocol, maxPerDestination, idleMs, helo: settings.hostname, connectTimeoutMs: 10000, replyTimeoutMs: 300000 });
+      pools.push(p);
+      return p;
+    };
+    const base: DeliveryDeps = {
+      spool,
+      locks,
+      mailLog,
+      logger,
+      notifier,
+      retrySeconds: { lmtp: lmtp.retrySeconds, smtp: smtpChannel.retrySeconds },
+    };
+    const lmtpDeps = { ...base, config, directory, pool: poolOf('lmtp', lmtp.connectionsPerDestination, 30000) };
+    const smtpDeps = {
+      ...base,
+      pool: poolOf('smtp', smtpChannel.connectionsPerDestination, 5000),
+      startTls: smtpChannel.startTls,
+      mx: new MxResolver({
+        servers: config.relay.dns.servers,
+        timeoutMs: config.relay.dns.timeoutMs,
+        port: smtpChannel.port,
+        maxHosts: smtpChannel.maxHosts,
+        smarthost: smtpChannel.smarthost,
+        routes: smtpChannel.routes,
+      }),
+    };
+    const common = { relayHost: host, prefix: settings.queuePrefix, connection: redis, logger };
     workers.push(
+      startChannelWorker({ ...common, channel: 'lmtp', concurrency: lmtp.concurrency, retrySeconds: lmtp.retrySeconds, process: (job) => deliverLmtpJob(lmtpDeps, job) }),
       startChannelWorker({
-        channel: 'lmtp',
-        relayHost: host,
-        prefix: settings.queuePrefix,
-        connection: redis,
-        concurrency: lmtp.concurrency,
-        retrySeconds: lmtp.retrySeconds,
-        logger,
-        process: (job) => deliverLmtpJob(deps, job),
+        ...common,
+        channel: 'smtp',
+        concurrency: smtpChannel.concurrency,
+        retrySeconds: smtpChannel.retrySeconds,
+        process: (job) => deliverSmtpJob(smtpDeps, job),
       }),
     );
     const runResync = (): void => {
@@ -136,7 +167,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
       resyncTimer = setInterval(runResync, config.relay.resyncIntervalMs);
       resyncTimer.unref();
     }
-    logger.info({ queue: `${settings.queuePrefix}:tm-${host}-lmtp` }, 'relay job controller started');
+    logger.info({ queues: [`tm-${host}-lmtp`, `tm-${host}-smtp`], prefix: settings.queuePrefix }, 'relay job controller started');
   }
 
   return {
@@ -149,7 +180,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
       // SMTP first (no new mail), then let running deliveries finish (bullmq waits for them).
       await Promise.race([Promise.all([smtp?.close(), ...workers.map((w) => w.close())]), deadline]);
       await resyncRunning?.catch(() => undefined);
-      await pool?.close();
+      await Promise.all(pools.map((p) => p.close()));
       await queues.close().catch(() => undefined);
       redis.disconnect();
       await directory.close();

@@ -2,8 +2,7 @@
 // how to reach each store. Everything else in the package takes these typed values.
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Config, RelayChannelConfig } from '@tiermail/core';
-import type { Channel } from './queue/recipient.js';
+import type { Config, RelayChannelConfig, RelaySmtpChannelConfig } from '@tiermail/core';
 
 export interface RelaySettings {
   /** Host name of this relay in config.hosts (queue names carry it). */
@@ -14,7 +13,7 @@ export interface RelaySettings {
   mailLogFile: string;
   /** bullmq key prefix (the Redis keyPrefix + "bull"). */
   queuePrefix: string;
-  channels: Record<Channel, RelayChannelConfig>;
+  channels: { lmtp: RelayChannelConfig; smtp: RelaySmtpChannelConfig };
 }
 
 export function relaySettings(config: Config, host: string): RelaySettings {
@@ -25,8 +24,7 @@ export function relaySettings(config: Config, host: string): RelaySettings {
     spoolDir: isAbsolute(spool) ? spool : resolve(config.paths.var, spool),
     mailLogFile: join(config.paths.log, 'mail.log'),
     queuePrefix: `${config.redis.keyPrefix}bull`,
-    // The smtp channel has no settings of its own yet; it shares the lmtp schedule.
-    channels: { lmtp: config.relay.channels.lmtp, smtp: config.relay.channels.lmtp },
+    channels: config.relay.channels,
   };
 }
 

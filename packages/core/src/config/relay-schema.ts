@@ -31,6 +31,30 @@ export const relayChannelSchema = z
   })
   .describe('one delivery channel of the relay');
 
+/** "host", "host:port", "[v6]:port": where a smarthost or static route sends mail. */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected host or host:port (IPv6 in brackets)');
+
+export const relaySmtpChannelSchema = relayChannelSchema
+  .extend({
+    port: z.number().int().min(1).max(65535).default(25).describe('port of remote MX hosts (25; tests use another)'),
+    startTls: z
+      .enum(['none', 'opportunistic', 'required'])
+      .default('opportunistic')
+      .describe('STARTTLS to remote hosts: opportunistic uses it when offered (certificate not checked, RFC 7435); required refuses to send in clear and checks the certificate'),
+    smarthost: z
+      .array(hostPort)
+      .default([])
+      .describe('send all remote mail to these hosts, in order, instead of the MX of each domain'),
+    routes: z
+      .record(z.string().min(1), z.array(hostPort).min(1))
+      .default({})
+      .describe('static routes: recipient domain (lower case) to hosts tried in order, before the smarthost and MX'),
+    maxHosts: z.number().int().min(1).max(20).default(5).describe('MX hosts (addresses) tried per attempt, in preference order'),
+  })
+  .describe('remote delivery over SMTP');
+
 export const relaySchema = z
   .strictObject({
     smtp: listenSchema
@@ -57,9 +81,31 @@ export const relaySchema = z
     resyncIntervalMs: duration
       .default(300000)
       .describe('how often the spool is scanned to enqueue messages that have no job (after a Redis loss), in ms'),
+    dns: z
+      .strictObject({
+        servers: z
+          .array(hostPort)
+          .default([])
+          .describe('DNS servers for MX and address lookups (ip or ip:port); empty = the system resolver'),
+        timeoutMs: duration.default(5000).describe('time limit of one DNS query, in ms'),
+      })
+      .prefault({})
+      .describe('name resolution for remote delivery'),
+    dsn: z
+      .strictObject({
+        maxReturnBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(51200)
+          .describe('a returned message larger than this is returned as its header only (like Postfix bounce_size_limit)'),
+      })
+      .prefault({})
+      .describe('delivery status notifications'),
     channels: z
       .strictObject({
         lmtp: relayChannelSchema.prefault({}).describe('delivery to the stores over LMTP'),
+        smtp: relaySmtpChannelSchema.prefault({}).describe('delivery to other domains over SMTP'),
       })
       .prefault({})
       .describe('delivery channels'),

@@ -2,12 +2,12 @@
 // generated from it (`npm run docs:config`), so the reference can never drift from the code.
 import { z } from 'zod';
 import { duration, hostName, listenSchema, port } from './common-schema.js';
-import { relayChannelSchema, relaySchema } from './relay-schema.js';
+import { relayChannelSchema, relaySchema, relaySmtpChannelSchema } from './relay-schema.js';
 import { storeSchema } from './store-schema.js';
 import { mmpSchema } from './mmp-schema.js';
 import { watcherSchema } from './watcher-schema.js';
 
-export { listenSchema, mmpSchema, relayChannelSchema, relaySchema, storeSchema };
+export { listenSchema, mmpSchema, relayChannelSchema, relaySchema, relaySmtpChannelSchema, storeSchema };
 
 const ldapUrl = z
   .string()
@@ -183,3 +183,4 @@ export type Role = z.infer<typeof roleSchema>;
 export type StoreConfig = z.infer<typeof storeSchema>;
 export type RelayConfig = z.infer<typeof relaySchema>;
 export type RelayChannelConfig = z.infer<typeof relayChannelSchema>;
+export type RelaySmtpChannelConfig = z.infer<typeof relaySmtpChannelSchema>;

@@ -4,6 +4,7 @@
 // with nothing pending (a crash between the last delivery and the removal) and removes
 // leftovers of interrupted transactions.
 import type { Logger } from '@tiermail/core';
+import type { Envelope } from '../spool/envelope.js';
 import type { KeyedLock } from '../spool/lock.js';
 import type { Spool } from '../spool/spool.js';
 import type { JobQueues } from './job-queues.js';
@@ -19,7 +20,17 @@ export interface ResyncResult {
   strays: number;
 }
 
-export async function resyncSpool(spool: Spool, queues: JobQueues, locks: KeyedLock, logger: Logger): Promise<ResyncResult> {
+/**
+ * `settle` sends the notices a message owes (DSNs, delay notices, expiry) and removes it when
+ * nothing is pending; it runs for every message, so notices owed after a crash go out.
+ */
+export async function resyncSpool(
+  spool: Spool,
+  queues: JobQueues,
+  locks: KeyedLock,
+  logger: Logger,
+  settle: (env: Envelope) => Promise<void>,
+): Promise<ResyncResult> {
   const result: ResyncResult = { scanned: 0, enqueued: 0, finished: 0, unreadable: 0, strays: 0 };
   for await (const id of spool.ids()) {
     result.scanned += 1;
@@ -27,8 +38,8 @@ export async function resyncSpool(spool: Spool, queues: JobQueues, locks: KeyedL
       await locks.run(id, async () => {
         const env = await spool.readEnvelope(id);
         if (!env) return;
+        await settle(env);
         if (!env.recipients.some((r) => r.status.state === 'pending')) {
-          await spool.finish(env);
           result.finished += 1;
           return;
         }

@@ -1,5 +1,5 @@
 // Where a routed recipient goes. The result of expansion, before it becomes a spool recipient.
-import type { Channel } from '../queue/recipient.js';
+import type { Channel, NotifyOn } from '../queue/recipient.js';
 
 export interface Route {
   /** The address given at RCPT TO that led here. */
@@ -11,6 +11,9 @@ export interface Route {
   destination: string;
   quotaBytes: number;
   quotaMessages: number;
+  /** DSN wishes of the RCPT that led here (RFC 3461 NOTIFY and ORCPT). */
+  notify?: NotifyOn[];
+  orcptParam?: string;
 }
 
 /** One delivery per mailbox and per remote address, whatever path (group, forward) led to it. */

@@ -87,7 +87,10 @@ export async function handleData(ctx: SmtpContext, stream: SMTPServerDataStream,
         quotaBytes: r.quotaBytes,
         quotaMessages: r.quotaMessages,
         status: { state: 'pending', attempts: 0, nextTryAt: now, lastAnswer: null },
+        ...(r.notify ? { notify: r.notify } : {}),
+        ...(r.orcptParam ? { orcptParam: r.orcptParam } : {}),
       })),
+      ...dsnParams(session),
     };
     await ctx.spool.commit(message, env);
     message = undefined;
@@ -103,4 +106,13 @@ export async function handleData(ctx: SmtpContext, stream: SMTPServerDataStream,
     ctx.logger.error({ err, queueId: id }, 'spooling failed');
     throw replies.localError();
   }
+}
+
+/** MAIL FROM RET= and ENVID= (RFC 3461), when given. */
+function dsnParams(session: SMTPServerSession): Pick<Envelope, 'dsn'> {
+  const d = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
+  const ret = d?.ret === 'FULL' || d?.ret === 'HDRS' ? d.ret : undefined;
+  const envid = d?.envid ?? undefined;
+  if (!ret && !envid) return {};
+  return { dsn: { ...(ret ? { ret } : {}), ...(envid ? { envid } : {}) } };
 }

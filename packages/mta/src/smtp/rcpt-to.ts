@@ -2,7 +2,8 @@
 // transaction or refuse it (with a J record in mail.log).
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { runRcptChecks } from '../policy/run.js';
-import { routeKey } from '../routing/route.js';
+import type { NotifyOn } from '../queue/recipient.js';
+import { routeKey, type Route } from '../routing/route.js';
 import { replies, type SmtpReply } from './replies.js';
 import { transactionOf, type SmtpContext } from './context.js';
 
@@ -25,9 +26,19 @@ export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress,
   );
   if (verdict.action === 'reject') return reject(verdict.reply);
   const tx = transactionOf(session.envelope);
+  const dsn = dsnOf(address);
   for (const r of verdict.routes) {
     const key = routeKey(r);
-    if (!tx.routes.has(key)) tx.routes.set(key, r);
+    if (!tx.routes.has(key)) tx.routes.set(key, { ...r, ...dsn });
   }
   return null;
+}
+
+const NOTIFY_VALUES = new Set<NotifyOn>(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY']);
+
+/** RCPT NOTIFY= and ORCPT= as smtp-server parsed them (it has checked their syntax). */
+function dsnOf(address: SMTPServerAddress): Pick<Route, 'notify' | 'orcptParam'> {
+  const d = (address as SMTPServerAddress & { dsn?: { notify?: string[]; orcpt?: string } }).dsn;
+  const notify = (d?.notify ?? []).map((n) => n.toUpperCase()).filter((n): n is NotifyOn => NOTIFY_VALUES.has(n as NotifyOn));
+  return { ...(notify.length > 0 ? { notify } : {}), ...(d?.orcpt ? { orcptParam: d.orcpt } : {}) };
 }

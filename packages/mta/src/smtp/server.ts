@@ -36,8 +36,8 @@ export async function startSmtpServer(ctx: SmtpContext, opts: SmtpListenOptions)
     disabledCommands: ['AUTH', 'STARTTLS'],
     authOptional: true,
     hideSTARTTLS: true,
-    // DSN parameters are accepted but not acted on yet, so the extension is not announced.
-    hideDSN: true,
+    // RFC 3461: NOTIFY, ORCPT, RET and ENVID are kept in the envelope and acted on.
+    hideDSN: false,
     size: ctx.maxMessageSize,
     maxRecipients: opts.maxRecipients,
     maxCommandLength: opts.maxLineLength,

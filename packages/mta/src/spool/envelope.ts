@@ -6,15 +6,26 @@ import type { SpoolRecipient } from '../queue/recipient.js';
 
 export const ENVELOPE_VERSION = 1;
 
+const dsnState = z.enum(['pending', 'sent', 'none']);
+
 const statusSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('pending'), attempts: z.number().int().min(0), nextTryAt: z.string(), lastAnswer: z.string().nullable() }),
-  z.object({ state: z.literal('delivered'), attempts: z.number().int().min(0), at: z.string(), answer: z.string() }),
+  z.object({
+    state: z.literal('delivered'),
+    attempts: z.number().int().min(0),
+    at: z.string(),
+    answer: z.string(),
+    dsn: dsnState.optional(),
+    remote: z.string().optional(),
+    action: z.enum(['delivered', 'relayed']).optional(),
+  }),
   z.object({
     state: z.literal('failed'),
     attempts: z.number().int().min(0),
     at: z.string(),
     answer: z.string(),
-    dsn: z.enum(['pending', 'none']),
+    dsn: dsnState,
+    remote: z.string().optional(),
   }),
 ]);
 
@@ -27,6 +38,8 @@ const recipientSchema = z.object({
   quotaBytes: z.number().int(),
   quotaMessages: z.number().int(),
   status: statusSchema,
+  notify: z.array(z.enum(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY'])).optional(),
+  orcptParam: z.string().optional(),
 });
 
 export const envelopeSchema = z.object({
@@ -41,6 +54,12 @@ export const envelopeSchema = z.object({
   /** MAIL FROM BODY= (7BIT or 8BITMIME), passed on to LMTP. */
   body: z.string().nullable(),
   client: z.object({ address: z.string(), helo: z.string(), hostname: z.string() }),
+  /** MAIL FROM RET= and ENVID= (RFC 3461). */
+  dsn: z.object({ ret: z.enum(['FULL', 'HDRS']).optional(), envid: z.string().optional() }).optional(),
+  /** Delay notices sent so far (one per relay.channels.*.noticesDays period but the last). */
+  delayNotices: z.number().int().min(0).optional(),
+  /** Who submitted it (587/465 AUTH), for the Received header and logs. */
+  authUser: z.string().optional(),
   recipients: z.array(recipientSchema),
 });
 

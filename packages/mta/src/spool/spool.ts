@@ -2,8 +2,8 @@
 //   tmp/<id>.eml.tmp, tmp/<id>.json.tmp   being written (left-overs are removed by resync)
 //   queue/<xx>/<id>.eml                    the message as accepted (Received header first)
 //   queue/<xx>/<id>.json                   its envelope (see envelope.ts); present = queued
-//   dsn/<id>.eml, dsn/<id>.json            nothing pending, some recipient failed: waiting
-//                                          for the DSN slice to return it to the sender
+// A message stays queued until nothing is pending and every DSN it owes has been injected as
+// a message of its own (dsn/report.ts), so a crash in between sends the DSN again, never loses it.
 // <xx> is the last two hex digits of the id, so no directory holds more than 1/256 of the queue.
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -25,16 +25,14 @@ export interface IncomingMessage {
 export class Spool {
   readonly tmpDir: string;
   readonly queueDir: string;
-  readonly dsnDir: string;
 
   constructor(readonly dir: string) {
     this.tmpDir = join(dir, 'tmp');
     this.queueDir = join(dir, 'queue');
-    this.dsnDir = join(dir, 'dsn');
   }
 
   async init(): Promise<void> {
-    for (const d of [this.tmpDir, this.queueDir, this.dsnDir]) await mkdir(d, { recursive: true, mode: 0o750 });
+    for (const d of [this.tmpDir, this.queueDir]) await mkdir(d, { recursive: true, mode: 0o750 });
   }
 
   private shardDir(id: string): string {
@@ -112,23 +110,42 @@ export class Spool {
   }
 
   /**
-   * The message has nothing pending: remove it, or move it to dsn/ when a failed recipient
-   * still needs its DSN. The message moves before the envelope so no crash can leave an
-   * envelope-less message in the queue that looks like a stray (see removeStrays).
+   * The message has nothing pending: remove it, unless a DSN is still owed (it stays queued and
+   * the next delivery attempt or resync sends the DSN first).
    */
   async finish(env: Envelope): Promise<'removed' | 'awaiting-dsn'> {
-    const needsDsn = env.recipients.some((r) => r.status.state === 'failed' && r.status.dsn === 'pending');
-    if (needsDsn) {
-      await rename(this.messagePath(env.id), join(this.dsnDir, `${env.id}.eml`)).catch(ignoreMissing);
-      await rename(this.envelopePath(env.id), join(this.dsnDir, `${env.id}.json`));
-      await syncDirectory(this.dsnDir);
-      await syncDirectory(this.shardDir(env.id));
-      return 'awaiting-dsn';
-    }
+    if (env.recipients.some((r) => r.status.state !== 'pending' && r.status.dsn === 'pending')) return 'awaiting-dsn';
     await unlink(this.envelopePath(env.id)).catch(ignoreMissing);
     await unlink(this.messagePath(env.id)).catch(ignoreMissing);
     await syncDirectory(this.shardDir(env.id));
     return 'removed';
+  }
+
+  /** Reads at most maxBytes of a queued message (for DSNs that return it). */
+  async readMessageHead(id: string, maxBytes: number): Promise<{ data: Buffer; complete: boolean }> {
+    const fh = await open(this.messagePath(id), 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const n = Math.min(size, maxBytes);
+      const data = Buffer.alloc(n);
+      await fh.read(data, 0, n, 0);
+      return { data, complete: n === size };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Queues a message the relay wrote itself (a DSN): the content and its envelope, durably. */
+  async inject(env: Envelope, content: Buffer): Promise<void> {
+    const message = await this.openMessage(env.id);
+    try {
+      await message.write(content);
+      await message.finish();
+      await this.commit(message, env);
+    } catch (err) {
+      await message.discard();
+      throw err;
+    }
   }
 
   /** Every queued id (an envelope exists), shard by shard. */

@@ -1,50 +1,63 @@
-// One LMTP client connection (RFC 2033): reads replies line by line, sends commands, and runs
-// a transaction with per-recipient results. No retries or pooling here (see pool.ts); every
-// failure is an LmtpConnectionError and the connection is not reused after one.
+// One outgoing mail connection, LMTP (RFC 2033, to a store) or SMTP (RFC 5321, to a remote MX
+// or a smarthost): reads replies line by line, sends commands, runs a transaction with
+// per-recipient results, and upgrades to TLS with STARTTLS when asked. No retries or pooling
+// here (see pool.ts); every failure is a ClientConnectionError and the connection is not reused.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 
-export class LmtpConnectionError extends Error {
-  override readonly name = 'LmtpConnectionError';
+export class ClientConnectionError extends Error {
+  override readonly name = 'ClientConnectionError';
   constructor(
     message: string,
     /** Whether the server may have received the message data (DATA was started). */
     readonly afterData = false,
+    /** The server's own answer when it refused the session (greeting, EHLO), if any. */
+    readonly reply?: ClientReply,
   ) {
     super(message);
   }
 }
 
-export interface LmtpReply {
+export interface ClientReply {
   code: number;
   /** Every line joined with a space, codes stripped but the first: "452 4.2.2 Mailbox over quota". */
   text: string;
 }
 
-export interface LmtpRecipient {
+export interface ClientRecipient {
   address: string;
   params: string[];
 }
 
-export interface LmtpTransaction {
+export interface ClientTransaction {
   from: string;
   mailParams: string[];
-  recipients: LmtpRecipient[];
+  recipients: ClientRecipient[];
   message: () => Readable;
 }
 
-export interface LmtpOptions {
+/** none: never STARTTLS; opportunistic: when offered (certificate not verified); required: refuse to send without it. */
+export type StartTlsMode = 'none' | 'opportunistic' | 'required';
+
+export interface ClientOptions {
+  protocol: 'lmtp' | 'smtp';
   host: string;
   port: number;
-  /** Our name, for LHLO. */
-  lhlo: string;
+  /** Our name, for LHLO / EHLO. */
+  helo: string;
   connectTimeoutMs: number;
   replyTimeoutMs: number;
+  startTls?: StartTlsMode;
+  /** Name for SNI and certificate checks (the MX host name); default host. */
+  serverName?: string;
+  /** Verify the server certificate (required mode); off for opportunistic TLS, as RFC 7435 allows. */
+  verifyCertificate?: boolean;
 }
 
 const MAX_REPLY_LINE = 4096;
 
-export class LmtpConnection {
+export class ClientConnection {
   capabilities = new Set<string>();
   private buf = '';
   private lines: string[] = [];
@@ -52,7 +65,16 @@ export class LmtpConnection {
   private closed = false;
   lastUsed = Date.now();
 
-  private constructor(private readonly socket: Socket, private readonly opts: LmtpOptions) {
+  private socket: Socket | TLSSocket;
+  /** The session runs over TLS (STARTTLS done). */
+  secure = false;
+
+  private constructor(socket: Socket, private readonly opts: ClientOptions) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
     socket.setEncoding('latin1');
     socket.setNoDelay(true);
     socket.on('data', (d: string) => {
@@ -86,12 +108,12 @@ export class LmtpConnection {
     w?.(null);
   }
 
-  static async open(opts: LmtpOptions): Promise<LmtpConnection> {
+  static async open(opts: ClientOptions): Promise<ClientConnection> {
     const socket = connect({ host: opts.host, port: opts.port });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new LmtpConnectionError(`connect to ${opts.host}:${opts.port} timed out`));
+        reject(new ClientConnectionError(`connect to ${opts.host}:${opts.port} timed out`));
       }, opts.connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -99,16 +121,24 @@ export class LmtpConnection {
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
-        reject(new LmtpConnectionError(`connect to ${opts.host}:${opts.port}: ${err.message}`));
+        reject(new ClientConnectionError(`connect to ${opts.host}:${opts.port}: ${err.message}`));
       });
     });
-    const c = new LmtpConnection(socket, opts);
+    const c = new ClientConnection(socket, opts);
     try {
       const greeting = await c.reply();
-      if (greeting.code !== 220) throw new LmtpConnectionError(`greeting: ${greeting.text}`);
-      const lhlo = await c.command(`LHLO ${opts.lhlo}`);
-      if (lhlo.code !== 250) throw new LmtpConnectionError(`LHLO: ${lhlo.text}`);
-      c.capabilities = new Set(lhlo.lines.slice(1).map((l) => l.split(' ')[0]!.toUpperCase()));
+      if (greeting.code !== 220) throw new ClientConnectionError(`greeting: ${greeting.text}`, false, greeting);
+      await c.hello();
+      const mode = opts.startTls ?? 'none';
+      if (mode !== 'none' && c.capabilities.has('STARTTLS')) {
+        await c.startTls();
+        await c.hello();
+      } else if (mode === 'required') {
+        throw new ClientConnectionError(`${opts.host} does not offer STARTTLS and TLS is required`, false, {
+          code: 451,
+          text: '451 4.7.5 TLS required but not offered by the server',
+        });
+      }
     } catch (err) {
       c.close();
       throw err;
@@ -116,30 +146,76 @@ export class LmtpConnection {
     return c;
   }
 
+  private async hello(): Promise<void> {
+    const verb = this.opts.protocol === 'lmtp' ? 'LHLO' : 'EHLO';
+    let r = await this.command(`${verb} ${this.opts.helo}`);
+    if (r.code !== 250 && this.opts.protocol === 'smtp' && r.code >= 500) {
+      // An old server without ESMTP: HELO and no extensions.
+      r = await this.command(`HELO ${this.opts.helo}`);
+      this.capabilities = new Set();
+      if (r.code === 250) return;
+    }
+    if (r.code !== 250) throw new ClientConnectionError(`${verb}: ${r.text}`, false, r);
+    this.capabilities = new Set(r.lines.slice(1).map((l) => l.split(' ')[0]!.toUpperCase()));
+    this.extensions = r.lines.slice(1);
+  }
+
+  /** Lines of the EHLO/LHLO answer after the first ("SIZE 10240000", "PIPELINING", ...). */
+  extensions: string[] = [];
+
+  private async startTls(): Promise<void> {
+    const r = await this.command('STARTTLS');
+    if (r.code !== 220) {
+      if (this.opts.startTls === 'required') throw new ClientConnectionError(`STARTTLS: ${r.text}`, false, r);
+      return;
+    }
+    const plain = this.socket as Socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    plain.removeAllListeners('error');
+    plain.on('error', () => undefined); // reported through the TLS socket
+    const verify = this.opts.verifyCertificate ?? this.opts.startTls === 'required';
+    const secure = tlsConnect({ socket: plain, servername: this.opts.serverName ?? this.opts.host, rejectUnauthorized: verify });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ClientConnectionError('TLS handshake timed out')), this.opts.connectTimeoutMs);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      secure.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new ClientConnectionError(`TLS handshake with ${this.opts.host}: ${err.message}`, false, { code: 451, text: `451 4.7.5 TLS handshake failed: ${err.message}` }));
+      });
+    });
+    this.socket = secure;
+    this.secure = true;
+    this.attach(secure);
+  }
+
   private line(): Promise<string> {
     const l = this.lines.shift();
     if (l !== undefined) return Promise.resolve(l);
-    if (this.closed) return Promise.reject(new LmtpConnectionError('connection closed'));
+    if (this.closed) return Promise.reject(new ClientConnectionError('connection closed'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
         this.close();
-        reject(new LmtpConnectionError(`no reply within ${this.opts.replyTimeoutMs} ms`));
+        reject(new ClientConnectionError(`no reply within ${this.opts.replyTimeoutMs} ms`));
       }, this.opts.replyTimeoutMs);
       this.waiter = (x) => {
         clearTimeout(timer);
-        if (x === null) reject(new LmtpConnectionError('connection closed'));
+        if (x === null) reject(new ClientConnectionError('connection closed'));
         else resolve(x);
       };
     });
   }
 
   /** One reply, multi-line aware. */
-  async reply(): Promise<LmtpReply & { lines: string[] }> {
+  async reply(): Promise<ClientReply & { lines: string[] }> {
     const lines: string[] = [];
     for (;;) {
       const l = await this.line();
-      if (!/^\d{3}[ -]/.test(l) && !/^\d{3}$/.test(l)) throw new LmtpConnectionError(`bad reply line: ${l.slice(0, 100)}`);
+      if (!/^\d{3}[ -]/.test(l) && !/^\d{3}$/.test(l)) throw new ClientConnectionError(`bad reply line: ${l.slice(0, 100)}`);
       lines.push(l.slice(4));
       if (l[3] !== '-') {
         const code = Number(l.slice(0, 3));
@@ -149,11 +225,11 @@ export class LmtpConnection {
   }
 
   private write(text: string): void {
-    if (!this.usable) throw new LmtpConnectionError('connection closed');
+    if (!this.usable) throw new ClientConnectionError('connection closed');
     this.socket.write(text);
   }
 
-  async command(line: string): Promise<LmtpReply & { lines: string[] }> {
+  async command(line: string): Promise<ClientReply & { lines: string[] }> {
     this.write(`${line}\r\n`);
     return this.reply();
   }
@@ -162,13 +238,13 @@ export class LmtpConnection {
    * MAIL, every RCPT (pipelined), DATA and one reply per accepted recipient. Returns the reply
    * for each recipient, in order: the RCPT refusal, or the post-DATA answer.
    */
-  async transaction(t: LmtpTransaction): Promise<LmtpReply[]> {
+  async transaction(t: ClientTransaction): Promise<ClientReply[]> {
     this.lastUsed = Date.now();
     const pipelining = this.capabilities.has('PIPELINING');
     const mailLine = `MAIL FROM:<${t.from}>${t.mailParams.map((p) => ` ${p}`).join('')}\r\n`;
     const rcptLines = t.recipients.map((r) => `RCPT TO:<${r.address}>${r.params.map((p) => ` ${p}`).join('')}\r\n`);
-    let mail: LmtpReply;
-    const rcpt: LmtpReply[] = [];
+    let mail: ClientReply;
+    const rcpt: ClientReply[] = [];
     if (pipelining) {
       this.write(mailLine + rcptLines.join(''));
       mail = await this.reply();
@@ -199,14 +275,25 @@ export class LmtpConnection {
       return rcpt.map((r, i) => (accepted[i] ? { code: go.code, text: go.text } : r));
     }
     await this.sendData(t.message());
-    const out: LmtpReply[] = [];
+    if (this.opts.protocol === 'smtp') {
+      // SMTP answers once for the whole transaction: that answer is every accepted recipient's.
+      let final: ClientReply;
+      try {
+        final = await this.reply();
+      } catch (err) {
+        throw new ClientConnectionError((err as Error).message, true);
+      }
+      this.lastUsed = Date.now();
+      return rcpt.map((r, i) => (accepted[i] ? final : r));
+    }
+    const out: ClientReply[] = [];
     for (let i = 0; i < rcpt.length; i += 1) {
       if (!accepted[i]) out.push(rcpt[i]!);
       else {
         try {
           out.push(await this.reply());
         } catch (err) {
-          throw new LmtpConnectionError((err as Error).message, true);
+          throw new ClientConnectionError((err as Error).message, true);
         }
       }
     }
@@ -224,13 +311,13 @@ export class LmtpConnection {
         atLineStart = chunk.length > 0 ? chunk[chunk.length - 1] === 0x0a : atLineStart;
         if (chunk.length >= 2) lastTwo = chunk.subarray(-2).toString('latin1');
         else if (chunk.length === 1) lastTwo = (lastTwo + chunk.toString('latin1')).slice(-2);
-        if (!this.usable) throw new LmtpConnectionError('connection closed during DATA', true);
+        if (!this.usable) throw new ClientConnectionError('connection closed during DATA', true);
         if (!this.socket.write(out)) await new Promise<void>((r) => this.socket.once('drain', r));
       }
     } catch (err) {
       this.close();
-      if (err instanceof LmtpConnectionError) throw err;
-      throw new LmtpConnectionError(`reading the spooled message: ${(err as Error).message}`, true);
+      if (err instanceof ClientConnectionError) throw err;
+      throw new ClientConnectionError(`reading the spooled message: ${(err as Error).message}`, true);
     }
     this.write(lastTwo === '\r\n' ? '.\r\n' : '\r\n.\r\n');
   }

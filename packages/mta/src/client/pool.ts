@@ -1,23 +1,33 @@
-// LMTP connections kept open per destination, so a busy store is not reconnected for every
-// message: at most `maxPerDestination` at once (the per-destination connection cap of the job
-// controller; more jobs wait their turn), idle ones closed after `idleMs`.
-import { LmtpConnection, type LmtpOptions } from './connection.js';
+// Client connections kept open per destination, so a busy store or MX is not reconnected for
+// every message: at most `maxPerDestination` at once (the per-destination connection cap of the
+// job controller; more jobs wait their turn), idle ones closed after `idleMs`.
+import { ClientConnection, ClientConnectionError, type ClientOptions } from './connection.js';
 
 export interface PoolOptions {
+  protocol: ClientOptions['protocol'];
   maxPerDestination: number;
   idleMs: number;
-  lhlo: string;
+  /** Our name for LHLO/EHLO. */
+  helo: string;
   connectTimeoutMs: number;
   replyTimeoutMs: number;
 }
 
+/** Where to connect and how: host, port, and for SMTP the TLS wishes and the MX name. */
+export interface PoolTarget {
+  host: string;
+  port: number;
+  startTls?: ClientOptions['startTls'];
+  serverName?: string;
+}
+
 interface Destination {
-  idle: LmtpConnection[];
+  idle: ClientConnection[];
   open: number;
   waiters: Array<() => void>;
 }
 
-export class LmtpPool {
+export class ConnectionPool {
   private readonly destinations = new Map<string, Destination>();
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
@@ -41,11 +51,11 @@ export class LmtpPool {
    * this call: a reused one may have been closed by the server meanwhile, which the caller may
    * retry once on a fresh connection.
    */
-  async with<T>(host: string, port: number, fn: (c: LmtpConnection, fresh: boolean) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('LMTP pool closed');
-    const key = `${host}:${port}`;
+  async with<T>(target: PoolTarget, fn: (c: ClientConnection, fresh: boolean) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`${this.opts.protocol.toUpperCase()} connection pool closed`);
+    const key = `${target.host}:${target.port}:${target.startTls ?? 'none'}`;
     const d = this.dest(key);
-    let conn: LmtpConnection | undefined;
+    let conn: ClientConnection | undefined;
     for (;;) {
       while (d.idle.length > 0) {
         const c = d.idle.pop()!;
@@ -63,8 +73,13 @@ export class LmtpPool {
     let ok = false;
     try {
       if (!conn) {
-        const o: LmtpOptions = { host, port, lhlo: this.opts.lhlo, connectTimeoutMs: this.opts.connectTimeoutMs, replyTimeoutMs: this.opts.replyTimeoutMs };
-        conn = await LmtpConnection.open(o);
+        conn = await ClientConnection.open({
+          ...target,
+          protocol: this.opts.protocol,
+          helo: this.opts.helo,
+          connectTimeoutMs: this.opts.connectTimeoutMs,
+          replyTimeoutMs: this.opts.replyTimeoutMs,
+        });
       }
       const result = await fn(conn, fresh);
       ok = true;
@@ -76,6 +91,29 @@ export class LmtpPool {
         d.open -= 1;
       }
       d.waiters.shift()?.();
+    }
+  }
+
+  /**
+   * Like with(), but a pooled connection the server closed meanwhile is replaced by a fresh one
+   * once, unless the data may have reached the server (then the retry schedule takes over, and
+   * for LMTP the delivery id keeps the store from storing it twice).
+   */
+  async run<T>(target: PoolTarget, fn: (c: ClientConnection) => Promise<T>): Promise<T> {
+    let stale = false;
+    try {
+      return await this.with(target, async (conn, fresh) => {
+        try {
+          return await fn(conn);
+        } catch (err) {
+          if (fresh || !(err instanceof ClientConnectionError) || err.afterData) throw err;
+          stale = true;
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (!stale) throw err;
+      return this.with(target, (conn) => fn(conn));
     }
   }
 
