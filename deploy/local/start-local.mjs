@@ -66,6 +66,8 @@ const mmpPop3Port = config.mmp.pop3?.port;
 if (mmpPop3Port) checks.push(['MMP POP3', mmpPop3Port]);
 const submissionPort = config.mmp.submission?.port;
 if (submissionPort) checks.push(['MMP submission', submissionPort]);
+const relaySubmissionPort = config.relay.submission?.port;
+if (relaySubmissionPort) checks.push(['relay submission', relaySubmissionPort]);
 if (pop3Port) checks.push(['store POP3', pop3Port]);
 checks.push(['watcher', config.watcher.listen.port]);
 for (const [name, port] of checks) {
@@ -153,6 +155,7 @@ const rows = [
   ['slapd (directory)', `ldap://127.0.0.1:${ldapPort}`, `${config.directory.bindDn} / ${config.directory.bindPassword}`],
   ['redis-server', `127.0.0.1:${redisPort}`, 'AOF in var/redis'],
   ['relay SMTP', `127.0.0.1:${config.relay.smtp.port}`, `spool in var/${config.relay.spool}, queue in redis`],
+  ...(relaySubmissionPort ? [['relay submission', `127.0.0.1:${relaySubmissionPort}`, 'AUTH required (alice / demo-password)']] : []),
   ['store LMTP', `127.0.0.1:${config.store.lmtp.port}`, `mailboxes in ${config.store.partitions.primary?.path ?? 'var/store'}`],
   ...(imapPort ? [['store IMAP', `127.0.0.1:${imapPort}`, 'LOGIN alice demo-password']] : []),
   ...(pop3Port ? [['store POP3', `127.0.0.1:${pop3Port}`, 'USER alice / PASS demo-password']] : []),

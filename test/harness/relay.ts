@@ -22,11 +22,15 @@ export interface RelayOptions {
   /** Extra keys merged into the relay section. */
   relay?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  /** config.tls (certificate and key files): STARTTLS on every listener. */
+  tls?: { cert: string; key: string };
   dir?: string;
 }
 
 export interface RelayHandle {
   port: number;
+  /** relay.submission (AUTH required). */
+  submissionPort: number;
   dir: string;
   configFile: string;
   config: Config;
@@ -63,6 +67,7 @@ function banner(port: number, timeoutMs = 2000): Promise<string> {
 export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tm-relay-'));
   const port = await freePort();
+  const submissionPort = await freePort();
   const configFile = join(dir, 'tiermail.yaml');
   writeFileSync(
     configFile,
@@ -85,8 +90,10 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       paths: { var: './var', log: './log', run: './run' },
       log: { level: 'warn' },
       limits: { ...opts.limits },
+      ...(opts.tls ? { tls: opts.tls } : {}),
       relay: {
         smtp: { host: '127.0.0.1', port },
+        submission: { host: '127.0.0.1', port: submissionPort },
         hostname: 'relay1.example.test',
         workers: opts.workers ?? 2,
         resyncIntervalMs: 1000,
@@ -130,6 +137,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const mailLogFile = join(config.paths.log, 'mail.log');
   return {
     port,
+    submissionPort,
     dir,
     configFile,
     config,

@@ -12,3 +12,4 @@ export * from './cluster.js';
 export * from './graceful-close.js';
 export * from './login-policy.js';
 export * from './listener.js';
+export { tlsMaterial, type TlsMaterial } from './tls.js';

@@ -1,10 +1,9 @@
 // One MMP worker: the IMAP proxy listeners (plain with STARTTLS, and implicit TLS) and the POP3
 // proxy, with the
 // directory and the login policy. The cluster primary (main.ts) runs several on shared ports.
-import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, type Config, type Logger } from '@tiermail/core';
+import { createSecureContext } from 'node:tls';
+import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, tlsMaterial, type Config, type Logger } from '@tiermail/core';
 import { ProxyConnection } from './imap/proxy.js';
 import { LoginFailures } from './limits.js';
 import { Pop3ProxyConnection } from './pop3/proxy.js';
@@ -18,12 +17,6 @@ export interface MmpService {
   pop3sPort?: number;
   imapsPort?: number;
   stop(graceMs?: number): Promise<void>;
-}
-
-function tlsMaterial(config: Config): SecureContextOptions | undefined {
-  const { cert, key, minVersion } = config.tls;
-  if (!cert || !key) return undefined;
-  return { cert: readFileSync(cert), key: readFileSync(key), minVersion };
 }
 
 export async function startMmpService(opts: { config: Config; host?: string; logger?: Logger }): Promise<MmpService> {

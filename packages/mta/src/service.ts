@@ -18,7 +18,8 @@ import { startChannelWorker } from './queue/controller.js';
 import { JobQueues } from './queue/job-queues.js';
 import { resyncSpool, type ResyncResult } from './queue/resync.js';
 import { relaySettings } from './settings.js';
-import { startSmtpServer, type SmtpListener } from './smtp/server.js';
+import { startSmtpListeners, type NamedListener } from './smtp/listeners.js';
+import type { SmtpListener } from './smtp/server.js';
 import { KeyedLock } from './spool/lock.js';
 import type { Envelope } from './spool/envelope.js';
 import { Spool } from './spool/spool.js';
@@ -35,7 +36,10 @@ export interface RelayServiceOptions {
 }
 
 export interface RelayService {
+  /** The MX listener (undefined in the jobs role). */
   smtp: SmtpListener | undefined;
+  /** Every SMTP listener: smtp, submission, submissions. */
+  listeners: NamedListener[];
   spool: Spool;
   /** Runs a resync now (the jobs role only); resolves with what it did. */
   resync(): Promise<ResyncResult | undefined>;
@@ -61,9 +65,9 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
   });
   const queues = new JobQueues(redis, host, settings.queuePrefix);
 
-  let smtp: SmtpListener | undefined;
+  let listeners: NamedListener[] = [];
   if (role !== 'jobs') {
-    smtp = await startSmtpServer(
+    listeners = await startSmtpListeners(
       {
         hostname: settings.hostname,
         defaultDomain: config.directory.defaultDomain,
@@ -81,17 +85,11 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
           queues.enqueue(env).catch((err: unknown) => logger.warn({ err, queueId: env.id }, 'enqueue failed; resync will retry'));
         },
       },
-      {
-        host: config.relay.smtp.host,
-        port: opts.port ?? config.relay.smtp.port,
-        maxRecipients: config.relay.maxRecipients,
-        maxLineLength: config.limits.maxLineLength,
-        idleTimeoutMs: config.relay.idleTimeoutMs,
-        closeTimeoutMs: 30000,
-      },
+      config,
+      opts.port !== undefined ? { port: opts.port } : {},
     );
-    logger.info({ port: smtp.port }, 'relay SMTP listening');
   }
+  const smtp = listeners.find((l) => l.name === 'smtp');
 
   const workers: Worker[] = [];
   const pools: ConnectionPool[] = [];
@@ -172,13 +170,14 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
 
   return {
     smtp,
+    listeners,
     spool,
     resync,
     async stop(graceMs = 30000) {
       clearInterval(resyncTimer);
       const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
       // SMTP first (no new mail), then let running deliveries finish (bullmq waits for them).
-      await Promise.race([Promise.all([smtp?.close(), ...workers.map((w) => w.close())]), deadline]);
+      await Promise.race([Promise.all([...listeners.map((l) => l.close()), ...workers.map((w) => w.close())]), deadline]);
       await resyncRunning?.catch(() => undefined);
       await Promise.all(pools.map((p) => p.close()));
       await queues.close().catch(() => undefined);

@@ -1,10 +1,8 @@
 // One store worker: the engine, the LMTP and IMAP listeners, mail.log, events and the change
 // feed, wired from config. The cluster primary (main.ts) runs several of these on shared ports.
-import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import type { SecureContextOptions } from 'node:tls';
 import { join } from 'node:path';
-import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
+import { createLogger, createRedis, Directory, MailLog, tlsMaterial, type Config, type Logger, type RedisClient } from '@tiermail/core';
 import { DirectoryLogin } from './access/login.js';
 import { UserSessionLimit } from './access/user-limit.js';
 import { StoreChanges } from './changes.js';
@@ -34,12 +32,6 @@ export interface StoreServiceOptions {
   logger?: Logger;
   /** Listen on this port instead of store.lmtp.port (tests). */
   port?: number;
-}
-
-function tlsMaterial(config: Config): SecureContextOptions | undefined {
-  const { cert, key, ca, minVersion } = config.tls;
-  if (!cert || !key) return undefined;
-  return { cert: readFileSync(cert), key: readFileSync(key), ...(ca ? { ca: readFileSync(ca) } : {}), minVersion };
 }
 
 /** The mail access listeners (IMAP now; POP3 next to it), which share the login policy. */

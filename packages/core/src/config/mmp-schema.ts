@@ -17,8 +17,8 @@ export const mmpSchema = z
     pop3s: listenSchema.optional().describe('POP3 with implicit TLS (995 in production); needs tls.cert'),
     submission: listenSchema
       .nullable()
-      .default({ host: '127.0.0.1', port: 2587 })
-      .describe('message submission (RFC 6409: AUTH required, STARTTLS when tls.cert is set); null turns it off'),
+      .default({ host: '127.0.0.1', port: 2588 })
+      .describe('message submission (RFC 6409: AUTH required, STARTTLS when tls.cert is set); 2588 in the local stack (the relay has 2587), 587 in production; null turns it off'),
     submissions: listenSchema.optional().describe('submission with implicit TLS (465, RFC 8314); needs tls.cert'),
     relays: z
       .array(listenSchema)

@@ -60,6 +60,41 @@ export const relaySchema = z
     smtp: listenSchema
       .default({ host: '127.0.0.1', port: 2525 })
       .describe('the MX listener (no AUTH); 127.0.0.1:2525 in the local stack, port 25 in production'),
+    submission: listenSchema
+      .nullable()
+      .default({ host: '127.0.0.1', port: 2587 })
+      .describe('message submission (RFC 6409): AUTH required, STARTTLS when tls.cert is set; 2587 in the local stack, 587 in production; null turns it off'),
+    submissions: listenSchema.optional().describe('submission with implicit TLS (465, RFC 8314); needs tls.cert'),
+    plaintextAuth: z
+      .enum(['never', 'loopback', 'always'])
+      .default('loopback')
+      .describe('AUTH over unencrypted submission: never (STARTTLS first), loopback (also from 127.0.0.0/8 and ::1), always'),
+    senderCheck: z
+      .boolean()
+      .default(true)
+      .describe('on submission, MAIL FROM must be one of the authenticated user\'s addresses (553 5.7.1 otherwise)'),
+    proxyAuth: z
+      .strictObject({
+        admins: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('directory users that may submit on behalf of any user (SASL PLAIN authzid = the user): the MMPs\' proxy admin'),
+        trustedNetworks: z.array(networkRule).default([]).describe('addresses the proxy admins may submit from'),
+      })
+      .prefault({})
+      .describe('submission on behalf of users, as the MMP does it'),
+    maxConnectionsPerIp: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe('SMTP connections one client address may hold open per worker; more get 421 4.7.0'),
+    maxConnectionsPerWorker: z
+      .number()
+      .int()
+      .min(1)
+      .default(2000)
+      .describe('SMTP connections one worker serves at once; more get 421'),
     hostname: hostName.optional().describe('name in the banner, EHLO and Received headers; default the host name'),
     workers: workerCount('SMTP'),
     trustedNetworks: z

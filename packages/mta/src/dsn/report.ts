@@ -2,6 +2,7 @@
 // machine-readable message/delivery-status part, and the returned message (whole, or its
 // header for RET=HDRS and for messages over the size limit). Pure: no spool, no clock.
 import { randomBytes } from 'node:crypto';
+import { rfc5322Date } from '../smtp/received.js';
 
 export type DsnAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
 export type DsnKind = 'failure' | 'delay' | 'success';
@@ -57,11 +58,6 @@ export function statusOf(answer: string): string {
   if (m) return m[1]!;
   const c = answer.charAt(0);
   return c === '2' || c === '4' || c === '5' ? `${c}.0.0` : '5.0.0';
-}
-
-/** RFC 5322 date-time, as the Date header wants it. */
-export function rfc5322Date(d: Date): string {
-  return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** The header part of a message: up to and including the blank line that ends it. */

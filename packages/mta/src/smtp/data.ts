@@ -6,6 +6,7 @@ import type { Envelope } from '../spool/envelope.js';
 import { ENVELOPE_VERSION } from '../spool/envelope.js';
 import { newSpoolId } from '../spool/ids.js';
 import type { IncomingMessage } from '../spool/spool.js';
+import { HeaderHold } from './header-hold.js';
 import { MessageScanner, type MessageProblem } from './message-scan.js';
 import { buildReceivedHeader } from './received.js';
 import { replies, SmtpReply } from './replies.js';
@@ -48,13 +49,20 @@ export async function handleData(ctx: SmtpContext, stream: SMTPServerDataStream,
     const scanner = new MessageScanner();
     let size = Buffer.byteLength(received);
     await message.write(received);
+    // Submitted mail gets the Message-ID and Date its client left out (RFC 6409 8.3, 8.1).
+    const hold = typeof session.user === 'string' ? new HeaderHold(ctx.hostname) : undefined;
+    const take = async (bytes: Buffer): Promise<void> => {
+      if (bytes.length === 0) return;
+      scanner.push(bytes);
+      size += bytes.length;
+      await message!.write(bytes);
+    };
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      scanner.push(chunk);
       // Past the limit, keep reading (the client is still sending) but stop writing to disk.
       if (stream.sizeExceeded) continue;
-      size += chunk.length;
-      await message.write(chunk);
+      await take(hold ? hold.push(chunk) : chunk);
     }
+    if (hold && !stream.sizeExceeded) await take(hold.end());
     if (stream.sizeExceeded) throw replies.tooBig(ctx.maxMessageSize);
     const scan = scanner.result();
     if (scan.problem === 'empty') throw replies.empty();
@@ -78,6 +86,7 @@ export async function handleData(ctx: SmtpContext, stream: SMTPServerDataStream,
       messageId: scan.messageId,
       body: session.envelope.bodyType ? session.envelope.bodyType.toUpperCase() : null,
       client: { address: session.remoteAddress, helo: session.hostNameAppearsAs, hostname: session.clientHostname },
+      ...(typeof session.user === 'string' ? { authUser: session.user } : {}),
       recipients: routes.map((r, index) => ({
         index,
         orcpt: r.orcpt,

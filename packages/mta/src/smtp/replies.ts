@@ -37,5 +37,11 @@ export const replies = {
   loop: (count: number) => new SmtpReply(554, '5.4.6', `Mail loop detected: ${count} Received headers`),
   empty: () => new SmtpReply(554, '5.6.0', 'Message is empty'),
   malformed: (why: string) => new SmtpReply(554, '5.6.0', `Malformed message: ${why}`),
+  authRequired: () => new SmtpReply(530, '5.7.0', 'Authentication required'),
+  authFailed: () => new SmtpReply(535, '5.7.8', 'Authentication credentials invalid'),
+  authUnavailable: () => new SmtpReply(454, '4.7.0', 'Temporary authentication failure, try again later'),
+  encryptionRequired: () => new SmtpReply(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  senderNotOwned: (addr: string, user: string) => new SmtpReply(553, '5.7.1', `<${addr}>: Sender address not owned by ${user}`),
+  tooManyConnections: () => new SmtpReply(421, '4.7.0', 'Too many connections from your address, try again later'),
   shuttingDown: () => new SmtpReply(421, '4.3.2', 'Service shutting down, try again later'),
 } as const;
