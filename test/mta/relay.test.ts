@@ -2,6 +2,8 @@
 // with the real slapd and redis-server, and every refusal the MX listener must give.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Client } from 'ldapts';
+import { demoDns } from '@tiermail/core/slapd/index';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LmtpClient } from '../harness/lmtp-client.js';
@@ -114,6 +116,36 @@ test('group staff@ reaches alice and bob once each, even when alice is also name
   assert.deepEqual(e.map((r) => r.orcpt), ['staff@example.test', 'staff@example.test']);
   assert.equal(inbox(stack.store, 'alice@example.test').length, before.alice + 1);
   assert.equal(inbox(stack.store, 'bob@example.test').length, before.bob + 1);
+});
+
+test('mgrpAllowedBroadcaster: only the named address and the members of the named group may post', async () => {
+  const ldap = new Client({ url: stack.slapd.url });
+  await ldap.bind(stack.slapd.adminDn, stack.slapd.adminPassword);
+  const dns = demoDns();
+  const list = `cn=announce,${dns.groups}`;
+  await ldap.add(list, {
+    objectClass: ['top', 'tiermailGroup', 'inetMailGroup'],
+    cn: 'announce',
+    mail: 'announce@example.test',
+    uniqueMember: [dns.bob],
+    mgrpAllowedBroadcaster: ['mailto:boss@example.org', `ldap:///${dns.staff}`],
+    inetMailGroupStatus: 'active',
+  });
+  await ldap.unbind();
+  const rcpt = async (from: string): Promise<string> => {
+    const { client } = await LmtpClient.open(stack.relay.port);
+    await client.command('EHLO client.example.org');
+    await client.command(`MAIL FROM:<${from}>`);
+    const r = await client.command('RCPT TO:<announce@example.test>');
+    await client.close();
+    return r;
+  };
+  assert.match(await rcpt('stranger@example.org'), /^550 5\.7\.1 <announce@example\.test>: Not authorized to send to this group$/);
+  assert.match(await rcpt(''), /^550 5\.7\.1 /, 'the null sender is nobody in particular');
+  assert.match(await rcpt('Boss@Example.org'), /^250 /);
+  assert.match(await rcpt('alice@example.test'), /^250 /, 'alice is a member of staff');
+  const j = stack.relay.mailLog().find((r) => r.code === 'J' && r.to === 'announce@example.test');
+  assert.match(j?.answer ?? '', /^550 5\.7\.1 /);
 });
 
 test('a message over limits.maxMessageSize is refused: SIZE at MAIL, and at the end of DATA', async () => {

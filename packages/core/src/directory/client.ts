@@ -164,6 +164,11 @@ export class Directory {
   }
 
   /** Reads every uniqueMember DN of `group` (cached per DN); one level, no recursion. */
+  /** The user or group entry at a DN (an LDAP URL's DN, a uniqueMember), or null. */
+  findEntryByDn(dn: string): Promise<DirectoryUser | DirectoryGroup | null> {
+    return this.readEntry(dn);
+  }
+
   async resolveGroupMembers(group: DirectoryGroup): Promise<GroupMembers> {
     const out: GroupMembers = { users: [], groups: [], addresses: [...group.rfc822Members], unresolved: [] };
     const dns = [...new Set(group.memberDns)];

@@ -14,13 +14,15 @@ export const localUserCheck: RcptCheck = {
   async check(ctx, { directory, defaultDomain, logger }) {
     const domain = await directory.findDomain(ctx.domain);
     if (!domain) return { action: 'continue' };
-    const ex = await expandRecipient(directory, ctx.address, { maxDepth: MAX_DEPTH, maxRoutes: MAX_ROUTES, defaultDomain });
+    const ex = await expandRecipient(directory, ctx.address, { maxDepth: MAX_DEPTH, maxRoutes: MAX_ROUTES, defaultDomain, senders: ctx.senders });
     switch (ex.kind) {
       case 'unknown':
       case 'not-local':
         return { action: 'reject', reply: replies.noSuchUser(ctx.address) };
       case 'disabled':
         return { action: 'reject', reply: replies.disabled(ctx.address) };
+      case 'forbidden':
+        return { action: 'reject', reply: replies.notBroadcaster(ctx.address) };
       case 'routes':
         if (ex.skipped.length > 0) logger.warn({ rcpt: ctx.address, skipped: ex.skipped }, 'expansion skipped addresses');
         if (ex.routes.length === 0) return { action: 'reject', reply: replies.noMembers(ctx.address) };

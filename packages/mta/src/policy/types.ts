@@ -12,8 +12,10 @@ export interface RcptContext {
   /** Lower case. */
   domain: string;
   clientAddress: string;
-  /** The client is in relay.trustedNetworks. */
+  /** The client is in relay.trustedNetworks or authenticated. */
   trusted: boolean;
+  /** Envelope sender ('' for <>) and the authenticated user, if any: for group posting rights. */
+  senders: string[];
 }
 
 export type Verdict =

@@ -11,18 +11,22 @@ import {
   type DirectoryGroup,
   type DirectoryUser,
 } from '@tiermail/core';
+import { mayBroadcast } from './broadcasters.js';
 import { routeKey, type Route } from './route.js';
 
 export interface ExpandLimits {
   maxDepth: number;
   maxRoutes: number;
   defaultDomain: string;
+  /** Who is sending (envelope sender, authenticated user), for mgrpAllowedBroadcaster; absent = not checked. */
+  senders?: readonly string[];
 }
 
 export type Expansion =
   | { kind: 'routes'; routes: Route[]; skipped: Array<{ address: string; reason: string }> }
   | { kind: 'unknown' }
   | { kind: 'disabled' }
+  | { kind: 'forbidden' }
   | { kind: 'not-local' };
 
 const isActive = (status: string | null): boolean => (status ?? 'active') === 'active';
@@ -55,7 +59,7 @@ class Expander {
   }
 
   /** Resolves an address; returns what it was, so the top level can answer the RCPT. */
-  async address(address: string, depth: number): Promise<'ok' | 'unknown' | 'disabled' | 'not-local'> {
+  async address(address: string, depth: number): Promise<'ok' | 'unknown' | 'disabled' | 'forbidden' | 'not-local'> {
     const parsed = parseAddress(address, this.limits.defaultDomain);
     if (!parsed) return 'unknown';
     if (!this.visit(`a:${parsed.key}`)) return 'ok';
@@ -93,9 +97,10 @@ class Expander {
     return 'ok';
   }
 
-  async group(group: DirectoryGroup, depth: number): Promise<'ok' | 'disabled'> {
+  async group(group: DirectoryGroup, depth: number): Promise<'ok' | 'disabled' | 'forbidden'> {
     if (!this.visit(`dn:${group.dn.toLowerCase()}`)) return 'ok';
     if (!isActive(group.status)) return 'disabled';
+    if (this.limits.senders && !(await mayBroadcast(this.dir, group, this.limits.senders))) return 'forbidden';
     if (depth >= this.limits.maxDepth) {
       this.skipped.push({ address: group.mail, reason: `nested deeper than ${this.limits.maxDepth}` });
       return 'ok';
@@ -105,7 +110,8 @@ class Expander {
       if ((await this.user(u, depth + 1)) === 'disabled') this.skipped.push({ address: u.mail ?? u.dn, reason: 'inactive' });
     }
     for (const g of members.groups) {
-      if ((await this.group(g, depth + 1)) === 'disabled') this.skipped.push({ address: g.mail, reason: 'inactive group' });
+      const r = await this.group(g, depth + 1);
+      if (r !== 'ok') this.skipped.push({ address: g.mail, reason: r === 'disabled' ? 'inactive group' : 'sender not allowed to post to this group' });
     }
     for (const a of members.addresses) await this.member(a, depth + 1, `member of ${group.mail}`);
     for (const dn of members.unresolved) this.skipped.push({ address: dn, reason: 'uniqueMember names no user or group' });
@@ -119,14 +125,14 @@ class Expander {
       return;
     }
     const r = await this.address(address, depth);
-    if (r === 'unknown' || r === 'disabled') this.skipped.push({ address, reason: `${why}: ${r}` });
+    if (r === 'unknown' || r === 'disabled' || r === 'forbidden') this.skipped.push({ address, reason: `${why}: ${r}` });
   }
 }
 
 export async function expandRecipient(dir: Directory, address: string, limits: ExpandLimits): Promise<Expansion> {
   const ex = new Expander(dir, limits, address);
   const r = await ex.address(address, 0);
-  if (r === 'unknown' || r === 'disabled') return { kind: r };
+  if (r === 'unknown' || r === 'disabled' || r === 'forbidden') return { kind: r };
   if (r === 'not-local') return { kind: 'not-local' };
   return { kind: 'routes', routes: [...ex.routes.values()], skipped: ex.skipped };
 }

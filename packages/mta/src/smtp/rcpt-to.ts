@@ -20,8 +20,15 @@ export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress,
   const domain = (at < 0 ? (local.toLowerCase() === 'postmaster' ? ctx.defaultDomain : '') : rcpt.slice(at + 1)).toLowerCase();
   if (local === '' || domain === '') return reject(replies.badAddress(rcpt));
   const verdict = await runRcptChecks(
-    { address: at < 0 ? `${local}@${domain}` : rcpt, local, domain, clientAddress: session.remoteAddress, // An authenticated submitter may send anywhere, like a client in relay.trustedNetworks.
-      trusted: typeof session.user === 'string' || ctx.trusted.has(session.remoteAddress) },
+    {
+      address: at < 0 ? `${local}@${domain}` : rcpt,
+      local,
+      domain,
+      clientAddress: session.remoteAddress,
+      // An authenticated submitter may send anywhere, like a client in relay.trustedNetworks.
+      trusted: typeof session.user === 'string' || ctx.trusted.has(session.remoteAddress),
+      senders: [from, ...(typeof session.user === 'string' ? [session.user] : [])],
+    },
     { directory: ctx.directory, defaultDomain: ctx.defaultDomain, logger: ctx.logger },
     ctx.policyTimeoutMs,
   );

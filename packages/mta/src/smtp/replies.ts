@@ -25,6 +25,7 @@ export const replies = {
   noSuchUser: (addr: string) => new SmtpReply(550, '5.1.1', `<${addr}>: No such user here`),
   noMembers: (addr: string) => new SmtpReply(550, '5.1.1', `<${addr}>: Group has no deliverable members`),
   disabled: (addr: string) => new SmtpReply(550, '5.2.1', `<${addr}>: Mailbox disabled, not accepting messages`),
+  notBroadcaster: (addr: string) => new SmtpReply(550, '5.7.1', `<${addr}>: Not authorized to send to this group`),
   relayDenied: (addr: string) => new SmtpReply(550, '5.7.1', `<${addr}>: Relaying denied`),
   badAddress: (addr: string) => new SmtpReply(501, '5.1.3', `<${addr}>: Bad recipient address syntax`),
   directoryUnavailable: () => new SmtpReply(451, '4.4.3', 'Directory server unavailable, try again later'),
