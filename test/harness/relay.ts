@@ -19,6 +19,8 @@ export interface RelayOptions {
   /** LMTP port of store host `store1` (the demo users' mailHost in relay tests). */
   storePort: number;
   workers?: number;
+  /** More hosts (other stores) beside relay1 and store1. */
+  hosts?: Record<string, unknown>;
   /** Extra keys merged into the relay section. */
   relay?: Record<string, unknown>;
   limits?: Record<string, unknown>;
@@ -76,6 +78,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       hosts: {
         relay1: { roles: ['relay'], address: '127.0.0.1' },
         store1: { roles: ['store'], address: '127.0.0.1', overrides: { store: { lmtp: { port: opts.storePort } } } },
+        ...opts.hosts,
       },
       directory: {
         urls: [opts.ldapUrl],

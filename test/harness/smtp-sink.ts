@@ -1,6 +1,7 @@
 // A remote mail server for relay tests: smtp-server on a loopback port that records every
 // message it accepts and answers RCPT and DATA as the test scripts it (451 twice then 250, 550
-// for one address, ...). With `tls`, it offers STARTTLS with the harness's test certificate.
+// for one address, ...). With `tls`, it offers STARTTLS with the harness's test certificate;
+// with `lmtp` it speaks LMTP, standing in for a store that answers 423 for a moved mailbox.
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { freePort } from './ports.js';
@@ -33,7 +34,9 @@ function replyError(answer: string): Error & { responseCode: number } {
   return Object.assign(new Error(answer.slice(4)), { responseCode: code });
 }
 
-export async function startSmtpSink(opts: { tls?: boolean; hideDsn?: boolean; host?: string; port?: number; script?: SinkScript } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(
+  opts: { tls?: boolean; hideDsn?: boolean; host?: string; port?: number; script?: SinkScript; /** Speak LMTP (a store in the middle of a move). */ lmtp?: boolean } = {},
+): Promise<SmtpSink> {
   const sink: SmtpSink = {
     port: 0,
     messages: [],
@@ -44,7 +47,8 @@ export async function startSmtpSink(opts: { tls?: boolean; hideDsn?: boolean; ho
   const tls = opts.tls ? testCert().options : {};
   const server = new SMTPServer({
     ...tls,
-    name: 'mx.remote.example',
+    name: opts.lmtp ? 'store.example.test' : 'mx.remote.example',
+    lmtp: opts.lmtp ?? false,
     authOptional: true,
     disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideDSN: opts.hideDsn ?? false,

@@ -5,15 +5,25 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Attribute, Change, Client } from 'ldapts';
 import { demoDns } from '@tiermail/core/slapd/index';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.js';
 import { inbox, queueIdOf, recordsFor, startStack, transport, waitFor, type Stack } from './helpers.js';
 
 let stack: Stack;
 let ldap: Client;
+/** A store in the middle of moving dave away: answers 423 naming store1. */
+let movedFrom: SmtpSink;
 const dns = demoDns();
 const carol = `uid=carol,${dns.people}`;
 
 before(async () => {
-  stack = await startStack({}, { 'remote.example': {} });
+  movedFrom = await startSmtpSink({
+    lmtp: true,
+    script: (stage, address) => (stage === 'rcpt' && address === 'dave@example.test' ? '423 4.3.2 <dave@example.test> Mailbox moved to store1' : null),
+  });
+  stack = await startStack(
+    { hosts: { oldstore: { roles: ['store'], address: '127.0.0.1', overrides: { store: { lmtp: { port: movedFrom.port } } } } } },
+    { 'remote.example': {} },
+  );
   ldap = new Client({ url: stack.slapd.url });
   await ldap.bind(stack.slapd.adminDn, stack.slapd.adminPassword);
   await ldap.add(carol, {
@@ -32,6 +42,7 @@ before(async () => {
 after(async () => {
   await ldap?.unbind();
   await stack?.stop();
+  await movedFrom?.stop();
 });
 
 const replace = (type: string, values: string[]): Change => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
@@ -122,4 +133,31 @@ test('an inactive user is refused with 550 5.2.1; an unanswering directory gives
     return codes.includes('550 5.2.1') && codes.includes('451 4.4.3') ? codes : undefined;
   }, 5000);
   assert.ok(j.length >= 2);
+});
+
+test('423 from a store the mailbox moved away from: the recipient goes to the named store at once, stored once', async () => {
+  await ldap.add(`uid=dave,${dns.people}`, {
+    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'inetUser', 'inetMailUser'],
+    uid: 'dave',
+    cn: 'Dave Moved',
+    sn: 'Moved',
+    mail: 'dave@example.test',
+    // The relay's view before the switch: still the old store.
+    mailHost: 'oldstore',
+    mailDeliveryOption: 'mailbox',
+    inetUserStatus: 'active',
+    mailUserStatus: 'active',
+  });
+  const info = await transport(stack.relay.port).sendMail({ from: 'sender@example.org', to: 'dave@example.test', subject: 'moved', text: 'x' });
+  const id = queueIdOf(info.response);
+  await waitFor('delivered at store1', () => recordsFor(stack.relay.mailLog(), id).includes('DL dave@example.test'));
+  const records = stack.relay.mailLog().filter((r) => r.queueId === id);
+  assert.deepEqual(records.map((r) => r.code), ['E', 'QL', 'DL']);
+  assert.match(records[1]!.answer ?? '', /^423 4\.3\.2 /);
+  assert.match(records[1]!.remote ?? '', /^oldstore /);
+  assert.match(records[2]!.remote ?? '', /^store1 /);
+  // Redirected at once, not after the retry interval.
+  assert.ok(Date.parse(records[2]!.time) - Date.parse(records[1]!.time) < 900, `${records[1]!.time} -> ${records[2]!.time}`);
+  assert.equal(inbox(stack.store, 'dave@example.test').filter((m) => m.text.includes('Subject: moved')).length, 1);
+  assert.equal(movedFrom.messages.length, 0);
 });

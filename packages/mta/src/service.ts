@@ -130,6 +130,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
       mailLog,
       logger,
       notifier,
+      queues,
       retrySeconds: { lmtp: lmtp.retrySeconds, smtp: smtpChannel.retrySeconds },
     };
     const lmtpDeps = { ...base, config, directory, pool: poolOf('lmtp', lmtp.connectionsPerDestination, 30000) };

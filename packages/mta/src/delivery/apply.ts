@@ -5,6 +5,7 @@
 import type { Logger } from '@tiermail/core';
 import type { DsnNotifier } from '../dsn/notifier.js';
 import type { RelayMailLog } from '../log/mail-events.js';
+import type { JobQueues } from '../queue/job-queues.js';
 import type { Channel, SpoolRecipient } from '../queue/recipient.js';
 import { RetryLater } from '../queue/retry-later.js';
 import { retryDelayMs } from '../queue/retry.js';
@@ -18,6 +19,8 @@ export interface Answer {
   text: string;
   /** Set when the next hop took the message but cannot pass DSN requests on (RFC 3461 5.2.2). */
   relayed?: boolean;
+  /** 423 from a store: the mailbox is on this other store now; deliver there at once. */
+  redirect?: string;
 }
 
 export interface DeliveryDeps {
@@ -26,6 +29,8 @@ export interface DeliveryDeps {
   mailLog: RelayMailLog;
   logger: Logger;
   notifier: DsnNotifier;
+  /** For jobs of recipients redirected to another destination. */
+  queues: Pick<JobQueues, 'enqueue'>;
   retrySeconds: Record<Channel, readonly number[]>;
 }
 
@@ -77,11 +82,20 @@ export async function applyAnswers(
   let delivered = 0;
   let failed = 0;
   let soonest = Infinity;
+  let redirected = 0;
+  const destination = targets[0]?.destination;
   const events: Array<() => void> = [];
   targets.forEach((r, i) => {
     const a = answers[i] ?? temporary('451 4.4.0 no answer for this recipient');
     const attempts = r.status.attempts + 1;
-    if (a.code >= 200 && a.code < 300) {
+    if (a.redirect && a.redirect !== r.destination) {
+      // Moved: the same recipient, now due at its new store (attempts still count, so a
+      // redirect loop between two stores ends in the normal expiry).
+      events.push(() => deps.mailLog.deferred(env, r, a.text, remote));
+      r.destination = a.redirect;
+      r.status = { state: 'pending', attempts, nextTryAt: now.toISOString(), lastAnswer: a.text };
+      redirected += 1;
+    } else if (a.code >= 200 && a.code < 300) {
       // Final delivery (LMTP) or a next hop that cannot report it: the success DSN is ours to
       // send. A next hop that took NOTIFY on reports success itself.
       const dsn = r.channel === 'lmtp' || a.relayed ? deps.notifier.successDsn(env, r) : undefined;
@@ -109,8 +123,13 @@ export async function applyAnswers(
   });
   await deps.spool.writeEnvelope(env);
   for (const e of events) e();
+  if (redirected > 0) {
+    // If Redis is away the resync schedules it; the spool already says where it goes.
+    await deps.queues.enqueue(env).catch((err: unknown) => deps.logger.warn({ err, queueId: env.id }, 'enqueue after a redirect failed; resync will retry'));
+  }
   await settleAndFinish(deps, env, now);
-  const waiting = targets.filter((r) => r.status.state === 'pending');
+  // Recipients deferred here (not redirected, not expired meanwhile) retry with this job.
+  const waiting = targets.filter((r) => r.status.state === 'pending' && r.destination === destination);
   if (waiting.length > 0 && soonest !== Infinity) {
     throw new RetryLater(soonest, `${waiting.length} recipient(s) deferred: ${answers.find((a) => a.code >= 400 && a.code < 500)?.text ?? ''}`);
   }

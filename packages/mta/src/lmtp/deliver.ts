@@ -1,5 +1,6 @@
 // One lmtp job: the pending recipients of one spooled message on one store, in one LMTP
-// transaction with a delivery id per recipient; delivery/apply.ts does the rest.
+// transaction with a delivery id per recipient; a 423 (the mailbox moved to another store)
+// sends the recipient there at once; delivery/apply.ts does the rest.
 import { encodeXtext, type Config, type Directory } from '@tiermail/core';
 import type { ConnectionPool } from '../client/pool.js';
 import { runDelivery, temporary, type Answer, type DeliveryDeps, type DeliveryOutcome } from '../delivery/apply.js';
@@ -49,6 +50,28 @@ export async function deliverLmtpJob(deps: LmtpDeliveryDeps, job: JobData): Prom
     } catch (err) {
       answers = targets.map(() => temporary(`451 4.4.1 ${(err as Error).message}`));
     }
+    for (const [i, a] of answers.entries()) {
+      if (a.code === 423) {
+        const to = await redirectTarget(deps.directory, a.text, targets[i]!);
+        if (to && to !== job.destination) answers[i] = { ...a, redirect: to };
+      }
+    }
     return { answers, remote };
   });
+}
+
+/**
+ * Where a 423 sends a recipient: the store names the host ("... moved to store2"), or else the
+ * directory's current mailHost (the relay's cached view may be older than the move).
+ */
+export async function redirectTarget(dir: Directory, answer: string, r: SpoolRecipient): Promise<string | null> {
+  const named = /\bmoved to \[?([A-Za-z0-9._-]+)\]?/i.exec(answer);
+  if (named?.[1]) return named[1];
+  const at = r.to.lastIndexOf('@');
+  try {
+    const user = await dir.findUserByUid(r.to.slice(0, at), r.to.slice(at + 1));
+    return user?.mailHost ?? null;
+  } catch {
+    return null;
+  }
 }
