@@ -43,6 +43,10 @@ before(async () => {
             routes: { 'tls.example': [`127.0.0.1:${tlsMx.port}`], 'nodsn.example': [`127.0.0.1:${plainMx.port}`] },
           },
         },
+        rewrite: {
+          recipients: [{ pattern: '(.+)@old\\.example\\.test', replacement: '$1@example.test' }],
+          senders: [{ pattern: '([a-z]+)@internal\\.example\\.test', replacement: '$1@example.test' }],
+        },
       },
     },
     {
@@ -182,4 +186,16 @@ test('an MX that keeps deferring: a delay notice after the first period, the mes
   const envelope = join(stack.relay.config.paths.var, 'spool', 'queue', id.slice(-2).toLowerCase(), `${id}.json`);
   await waitFor('the message gone from the spool', () => !existsSync(envelope));
   assert.equal(mx.messages.filter((m) => m.to.includes('slow@remote.example')).length, 0);
+});
+
+test('rewrite rules: a recipient in an old domain reaches the user; the envelope sender is rewritten', async () => {
+  const before = inbox(stack.store, 'bob@example.test').length;
+  const id = await send('bob@old.example.test', {}, 'alice@internal.example.test');
+  await waitFor('delivered', () => recordsFor(stack.relay.mailLog(), id).includes('DL bob@example.test'));
+  const e = stack.relay.mailLog().find((r) => r.queueId === id && r.code === 'E')!;
+  assert.equal(e.orcpt, 'bob@old.example.test', 'the address given stays the original recipient');
+  assert.equal(e.from, 'alice@example.test');
+  const got = inbox(stack.store, 'bob@example.test').slice(before);
+  assert.equal(got.length, 1);
+  assert.match(got[0]!.text, /^Return-Path: <alice@example\.test>/);
 });

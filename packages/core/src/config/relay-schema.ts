@@ -2,6 +2,24 @@
 import { z } from 'zod';
 import { duration, hostName, listenSchema, networkRule, workerCount } from './common-schema.js';
 
+const rewriteRule = z
+  .strictObject({
+    pattern: z
+      .string()
+      .min(1)
+      .refine((p) => {
+        try {
+          new RegExp(p, 'i');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression')
+      .describe('regular expression matched against the whole address, case-insensitive (anchored: ^...$ implied)'),
+    replacement: z.string().min(1).describe('the new address; $1, $2 ... are the pattern\'s groups'),
+  })
+  .describe('one address rewrite rule');
+
 export const relayChannelSchema = z
   .strictObject({
     concurrency: z
@@ -107,6 +125,13 @@ export const relaySchema = z
       .min(1)
       .default(50)
       .describe('a message with more Received headers than this is refused as a mail loop'),
+    rewrite: z
+      .strictObject({
+        recipients: z.array(rewriteRule).default([]).describe('applied to each RCPT TO address before routing; the first matching rule wins'),
+        senders: z.array(rewriteRule).default([]).describe('applied to the MAIL FROM address (the envelope only; headers are left alone)'),
+      })
+      .prefault({})
+      .describe('address rewriting, like the seeds\' mapping tables (FORWARD/REVERSE)'),
     maxRecipients: z.number().int().min(1).default(1000).describe('recipients accepted in one SMTP transaction'),
     idleTimeoutMs: duration.default(300000).describe('SMTP connection idle limit, in ms'),
     policyTimeoutMs: duration

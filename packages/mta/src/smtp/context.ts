@@ -5,6 +5,7 @@ import type { Directory, LoginPolicy, Logger } from '@tiermail/core';
 import type { SMTPServerEnvelope } from 'smtp-server';
 import type { RelayMailLog } from '../log/mail-events.js';
 import type { NetworkList } from '@tiermail/core';
+import type { AddressRewriter } from '../routing/rewrite.js';
 import type { Route } from '../routing/route.js';
 import type { Spool } from '../spool/spool.js';
 import type { Envelope } from '../spool/envelope.js';
@@ -23,6 +24,9 @@ export interface SmtpContext {
   maxReceived: number;
   maxMessageSize: number;
   policyTimeoutMs: number;
+  /** relay.rewrite: RCPT TO addresses before routing, MAIL FROM in the envelope. */
+  rewriteRecipients: AddressRewriter;
+  rewriteSenders: AddressRewriter;
   /** Checks AUTH on the submission listeners. */
   login?: LoginPolicy;
   /** Submission: MAIL FROM must be the user's own address. */

@@ -76,7 +76,8 @@ export async function handleData(ctx: SmtpContext, stream: SMTPServerDataStream,
     }
     await message.finish();
     const now = new Date().toISOString();
-    const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const given = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const from = given === '' ? '' : ctx.rewriteSenders.rewrite(given);
     const env: Envelope = {
       version: ENVELOPE_VERSION,
       id,

@@ -1,6 +1,7 @@
 // The relay's SMTP listeners from config: the MX (relay.smtp), submission with STARTTLS
 // (relay.submission) and submission with implicit TLS (relay.submissions), sharing one context.
 import { DirectoryLogin, tlsMaterial, type Config } from '@tiermail/core';
+import { AddressRewriter } from '../routing/rewrite.js';
 import type { ListenerMode, SmtpContext } from './context.js';
 import { startSmtpServer, type SmtpListener } from './server.js';
 
@@ -9,7 +10,7 @@ export interface NamedListener extends SmtpListener {
 }
 
 export async function startSmtpListeners(
-  ctx: Omit<SmtpContext, 'login' | 'senderCheck'>,
+  ctx: Omit<SmtpContext, 'login' | 'senderCheck' | 'rewriteRecipients' | 'rewriteSenders'>,
   config: Config,
   overrides: { port?: number } = {},
 ): Promise<NamedListener[]> {
@@ -20,7 +21,13 @@ export async function startSmtpListeners(
     proxyAdmins: relay.proxyAuth.admins,
     proxyTrustedNetworks: relay.proxyAuth.trustedNetworks,
   });
-  const full: SmtpContext = { ...ctx, login, senderCheck: relay.senderCheck };
+  const full: SmtpContext = {
+    ...ctx,
+    login,
+    senderCheck: relay.senderCheck,
+    rewriteRecipients: new AddressRewriter(relay.rewrite.recipients),
+    rewriteSenders: new AddressRewriter(relay.rewrite.senders),
+  };
   const common = {
     maxRecipients: relay.maxRecipients,
     maxLineLength: config.limits.maxLineLength,

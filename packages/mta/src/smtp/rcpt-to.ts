@@ -8,10 +8,11 @@ import { replies, type SmtpReply } from './replies.js';
 import { transactionOf, type SmtpContext } from './context.js';
 
 export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress, session: SMTPServerSession): Promise<SmtpReply | null> {
-  const rcpt = address.address;
+  const given = address.address;
+  const rcpt = ctx.rewriteRecipients.rewrite(given);
   const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
   const reject = (reply: SmtpReply): SmtpReply => {
-    ctx.mailLog.rejected({ from, rcpt, answer: reply.toString(), remote: session.remoteAddress });
+    ctx.mailLog.rejected({ from, rcpt: given, answer: reply.toString(), remote: session.remoteAddress });
     return reply;
   };
   const at = rcpt.lastIndexOf('@');
@@ -27,7 +28,7 @@ export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress,
       clientAddress: session.remoteAddress,
       // An authenticated submitter may send anywhere, like a client in relay.trustedNetworks.
       trusted: typeof session.user === 'string' || ctx.trusted.has(session.remoteAddress),
-      senders: [from, ...(typeof session.user === 'string' ? [session.user] : [])],
+      senders: [from, ctx.rewriteSenders.rewrite(from), ...(typeof session.user === 'string' ? [session.user] : [])],
     },
     { directory: ctx.directory, defaultDomain: ctx.defaultDomain, logger: ctx.logger },
     ctx.policyTimeoutMs,
@@ -37,7 +38,8 @@ export async function handleRcptTo(ctx: SmtpContext, address: SMTPServerAddress,
   const dsn = dsnOf(address);
   for (const r of verdict.routes) {
     const key = routeKey(r);
-    if (!tx.routes.has(key)) tx.routes.set(key, { ...r, ...dsn });
+    // The address the client gave stays the original recipient, whatever the rewrite made of it.
+    if (!tx.routes.has(key)) tx.routes.set(key, { ...r, ...(rcpt !== given ? { orcpt: given } : {}), ...dsn });
   }
   return null;
 }
