@@ -181,6 +181,7 @@ test('an MX that keeps deferring: a delay notice after the first period, the mes
   const codes = recordsFor(stack.relay.mailLog(), id).map((r) => r.split(' ')[0]);
   assert.equal(codes[0], 'E');
   assert.equal(codes.at(-1), 'R');
+  assert.equal(codes.filter((c) => c === 'W').length, 1, 'one W record for the delay notice');
   assert.ok(codes.filter((c) => c === 'Q').length >= 3, codes.join(' '));
   // Gone from the spool once returned.
   const envelope = join(stack.relay.config.paths.var, 'spool', 'queue', id.slice(-2).toLowerCase(), `${id}.json`);

@@ -11,3 +11,7 @@ export { MessageScanner, type MessageScan, type MessageProblem } from './smtp/me
 export { buildReceivedHeader } from './smtp/received.js';
 export { replies, SmtpReply } from './smtp/replies.js';
 export { NetworkList } from '@tiermail/core';
+export { RelayMailLog } from './log/mail-events.js';
+export { DsnNotifier } from './dsn/notifier.js';
+export { settleAndFinish } from './delivery/apply.js';
+export { JobQueues } from './queue/job-queues.js';

@@ -1,14 +1,13 @@
 // `tiermail queue ...`: the relay's queue as an operator sees it at 3 a.m. The spool is the
 // truth (every accepted message, each recipient's state); bullmq only schedules. So list/show
-// read the spool, summary adds the job counts from Redis, retry promotes the scheduled jobs,
-// and delete sets a message aside (spool/deleted/) rather than destroying it.
-import { mkdir, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
+// read the spool, summary adds each destination's state and the job counts from Redis, and the
+// actions (queue-actions.ts) take ids or filters (queue-select.ts) to act on many at once.
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { createRedis, type RedisClient } from '@tiermail/core';
-import { isSpoolId, jobId, queueName, relaySettings, Spool, type Channel, type Envelope, type RelaySettings } from '@tiermail/mta';
+import { isSpoolId, relaySettings, Spool, type Channel, type Envelope, type RelaySettings } from '@tiermail/mta';
 import { UsageError, type CliContext } from '../context.js';
+import { QueueActions, type ActionResult } from './queue-actions.js';
+import { addFilterOptions, envelopes, filterFrom, hasFilter, matches, select } from './queue-select.js';
 
 const CHANNELS: Channel[] = ['lmtp', 'smtp'];
 
@@ -25,26 +24,14 @@ function relayOf(ctx: CliContext): QueueEnv {
   return { settings, spool: new Spool(settings.spoolDir) };
 }
 
-async function withQueues<T>(ctx: CliContext, settings: RelaySettings, run: (q: Record<Channel, Queue>) => Promise<T>): Promise<T> {
-  const redis: RedisClient = createRedis(ctx.load().config.redis, { forQueue: true, usePrefix: false, connectionName: 'tiermail-cli-queue' });
-  const queues = Object.fromEntries(
-    CHANNELS.map((c) => [c, new Queue(queueName(settings.host, c), { connection: redis, prefix: settings.queuePrefix })]),
-  ) as Record<Channel, Queue>;
+async function withActions<T>(ctx: CliContext, run: (a: QueueActions) => Promise<T>): Promise<T> {
+  const { settings, spool } = relayOf(ctx);
+  const actions = QueueActions.open(ctx.load().config, settings, spool);
   try {
-    return await run(queues);
+    return await run(actions);
   } finally {
-    await Promise.all(Object.values(queues).map((q) => q.close()));
-    redis.disconnect();
+    await actions.close();
   }
-}
-
-async function envelopes(spool: Spool): Promise<Envelope[]> {
-  const out: Envelope[] = [];
-  for await (const id of spool.ids()) {
-    const env = await spool.readEnvelope(id).catch(() => null);
-    if (env) out.push(env);
-  }
-  return out.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
 }
 
 function age(iso: string, now = Date.now()): string {
@@ -60,7 +47,8 @@ function renderList(list: Envelope[]): string {
   if (list.length === 0) return 'queue empty';
   const lines: string[] = [];
   for (const env of list) {
-    lines.push(`${env.id}  ${age(env.receivedAt).padStart(4)}  ${String(env.size).padStart(8)}  <${env.from}>`);
+    const held = env.held ? `  HELD since ${env.held.at}${env.held.reason ? ` (${env.held.reason})` : ''}` : '';
+    lines.push(`${env.id}  ${age(env.receivedAt).padStart(4)}  ${String(env.size).padStart(8)}  <${env.from}>${held}`);
     for (const r of env.recipients) {
       const st = r.status;
       const detail =
@@ -75,24 +63,40 @@ function renderList(list: Envelope[]): string {
   return lines.join('\n');
 }
 
-async function setAside(spool: Spool, id: string): Promise<void> {
-  const dir = join(spool.dir, 'deleted');
-  await mkdir(dir, { recursive: true });
-  // Envelope first: without it the relay no longer considers the message queued.
-  await rename(spool.envelopePath(id), join(dir, `${id}.json`));
-  await rename(spool.messagePath(id), join(dir, `${id}.eml`)).catch(() => undefined);
+/** Runs one action over the selected messages and reports what happened to each. */
+async function act(
+  c: CliContext,
+  ids: string[],
+  o: Record<string, unknown>,
+  verb: string,
+  run: (a: QueueActions, env: Envelope) => Promise<ActionResult>,
+): Promise<void> {
+  const { spool } = relayOf(c);
+  const list = await select(spool, ids, o);
+  const result: Record<ActionResult, string[]> = { done: [], busy: [], skipped: [] };
+  await withActions(c, async (a) => {
+    for (const env of list) result[await run(a, env)].push(env.id);
+  });
+  c.print({ [verb]: result.done, busy: result.busy, skipped: result.skipped }, () =>
+    [
+      `${result.done.length} message(s) ${verb}`,
+      ...(result.busy.length ? [`${result.busy.length} being delivered right now, left alone (run again): ${result.busy.join(' ')}`] : []),
+      ...(result.skipped.length ? [`${result.skipped.length} had nothing to ${verb.replace(/e?d$/, '')}: ${result.skipped.slice(0, 20).join(' ')}${result.skipped.length > 20 ? ' ...' : ''}`] : []),
+    ].join('\n'),
+  );
+  if (result.busy.length > 0) process.exitCode = 1;
 }
 
 export function registerQueue(program: Command, ctx: () => CliContext): void {
   const queue = program.command('queue').description("inspect and act on the relay's queue (spool and scheduled jobs)");
 
-  queue
-    .command('list')
-    .description('every queued message with the state of each recipient, oldest first')
-    .action(async () => {
+  addFilterOptions(queue.command('list'))
+    .description('queued messages with the state of each recipient, oldest first (filters narrow it)')
+    .action(async (o: Record<string, unknown>) => {
       const c = ctx();
       const { spool } = relayOf(c);
-      const list = await envelopes(spool);
+      const f = filterFrom(o);
+      const list = (await envelopes(spool)).filter((e) => matches(e, f));
       c.print(list, () => renderList(list));
     });
 
@@ -101,24 +105,35 @@ export function registerQueue(program: Command, ctx: () => CliContext): void {
     .description('messages and recipients waiting per channel and destination, and the job counts')
     .action(async () => {
       const c = ctx();
-      const { spool, settings } = relayOf(c);
+      const { spool } = relayOf(c);
       const list = await envelopes(spool);
-      const byDest = new Map<string, { recipients: number; oldest: string }>();
+      const byDest = new Map<string, { recipients: number; held: number; oldest: string; nextTry: string | null; lastError: string | null }>();
       for (const env of list) {
         for (const r of pending(env)) {
           const key = `${r.channel}:${r.destination}`;
-          const cur = byDest.get(key);
-          byDest.set(key, { recipients: (cur?.recipients ?? 0) + 1, oldest: cur && cur.oldest < env.receivedAt ? cur.oldest : env.receivedAt });
+          const cur = byDest.get(key) ?? { recipients: 0, held: 0, oldest: env.receivedAt, nextTry: null, lastError: null };
+          const st = r.status.state === 'pending' ? r.status : null;
+          cur.recipients += 1;
+          if (env.held) cur.held += 1;
+          if (env.receivedAt < cur.oldest) cur.oldest = env.receivedAt;
+          if (st && !env.held && (cur.nextTry === null || st.nextTryAt < cur.nextTry)) cur.nextTry = st.nextTryAt;
+          // The answer of the most recent attempt at this destination is its state.
+          if (st?.lastAnswer) cur.lastError = st.lastAnswer;
+          byDest.set(key, cur);
         }
       }
-      const jobs = await withQueues(c, settings, async (q) =>
-        Object.fromEntries(await Promise.all(CHANNELS.map(async (ch) => [ch, await q[ch].getJobCounts('waiting', 'delayed', 'active', 'failed')] as const))),
+      const jobs = await withActions(c, async (a) =>
+        Object.fromEntries(await Promise.all(CHANNELS.map(async (ch) => [ch, await a.queues[ch].getJobCounts('waiting', 'delayed', 'active', 'failed')] as const))),
       );
       const result = { messages: list.length, destinations: Object.fromEntries(byDest), jobs };
       c.print(result, () =>
         [
           `${list.length} message(s) in the spool`,
-          ...[...byDest].map(([d, v]) => `  ${d}: ${v.recipients} recipient(s) waiting, oldest ${age(v.oldest)}`),
+          ...[...byDest].map(
+            ([d, v]) =>
+              `  ${d}: ${v.recipients} recipient(s) waiting${v.held ? ` (${v.held} held)` : ''}, oldest ${age(v.oldest)}` +
+              `${v.nextTry ? `, next try ${v.nextTry}` : ''}${v.lastError ? `\n      last answer: ${v.lastError}` : ''}`,
+          ),
           ...CHANNELS.map((ch) => `  jobs ${ch}: ${Object.entries(jobs[ch] ?? {}).map(([k, n]) => `${k} ${n}`).join(', ')}`),
         ].join('\n'),
       );
@@ -139,52 +154,38 @@ export function registerQueue(program: Command, ctx: () => CliContext): void {
       c.print({ envelope: env, header }, () => `${renderList([env])}\n\n${header}`);
     });
 
-  queue
-    .command('retry [id]')
+  addFilterOptions(queue.command('retry [ids...]'))
     .option('--all', 'every queued message')
     .description('try the waiting recipients now instead of at their next scheduled time')
-    .action(async (id: string | undefined, o: { all?: boolean }) => {
-      const c = ctx();
-      const { spool, settings } = relayOf(c);
-      if (!id && !o.all) throw new UsageError('give a queue id or --all');
-      const list = o.all ? await envelopes(spool) : [await spool.readEnvelope(id!)].filter((e): e is Envelope => e !== null);
-      if (!o.all && list.length === 0) throw new UsageError(`${id} is not in the queue`, 1);
-      const promoted = await withQueues(c, settings, async (q) => {
-        let n = 0;
-        for (const env of list) {
-          const dests = new Set(pending(env).map((r) => `${r.channel}\u0000${r.destination}`));
-          for (const d of dests) {
-            const [channel, destination] = d.split('\u0000') as [Channel, string];
-            const job = await q[channel].getJob(jobId({ id: env.id, channel, destination }));
-            if (job && (await job.getState()) === 'delayed') {
-              await job.promote();
-              n++;
-            }
-          }
-        }
-        return n;
-      });
-      c.print({ promoted }, () => `${promoted} delivery job(s) moved to now (jobs already running or missing are left to the relay)`);
+    .action((ids: string[], o: Record<string, unknown>) => act(ctx(), ids, o, 'retried', (a, env) => a.retry(env)));
+
+  addFilterOptions(queue.command('hold [ids...]'))
+    .option('--all', 'every queued message')
+    .option('--reason <text>', 'why (kept in the envelope and mail.log)')
+    .description('stop delivering these messages (no retries, no expiry) until released; H records')
+    .action((ids: string[], o: Record<string, unknown>) =>
+      act(ctx(), ids, o, 'held', (a, env) => a.hold(env, typeof o.reason === 'string' ? o.reason : undefined)),
+    );
+
+  addFilterOptions(queue.command('release [ids...]'))
+    .option('--all', 'every held message')
+    .description('deliver held messages again (due recipients at once)')
+    .action((ids: string[], o: Record<string, unknown>) => {
+      // Filters (or --all) pick among the held messages only.
+      const chosen = ids.length === 0 && (o.all || hasFilter(filterFrom(o))) ? { ...o, held: true } : o;
+      return act(ctx(), ids, chosen, 'released', (a, env) => a.release(env));
     });
 
-  queue
-    .command('delete <id>')
-    .description('take a message out of the queue without delivering it (kept in spool/deleted/)')
-    .action(async (id: string) => {
-      const c = ctx();
-      const { spool, settings } = relayOf(c);
-      if (!isSpoolId(id)) throw new UsageError(`${id} is not a queue id`);
-      const env = await spool.readEnvelope(id);
-      if (!env) throw new UsageError(`${id} is not in the queue`, 1);
-      await withQueues(c, settings, async (q) => {
-        for (const r of env.recipients) {
-          const job = await q[r.channel].getJob(jobId({ id, channel: r.channel, destination: r.destination }));
-          if (!job) continue;
-          if ((await job.getState()) === 'active') throw new UsageError(`${id} is being delivered right now; try again in a moment`, 1);
-          await job.remove();
-        }
-      });
-      await setAside(spool, id);
-      c.print({ deleted: id }, () => `${id} taken out of the queue (files in ${join(spool.dir, 'deleted')})`);
-    });
+  addFilterOptions(queue.command('return [ids...]'))
+    .option('--all', 'every queued message')
+    .option('--reason <text>', 'told to the sender in the DSN')
+    .description('give up on the waiting recipients: a DSN goes to the sender; R records')
+    .action((ids: string[], o: Record<string, unknown>) =>
+      act(ctx(), ids, o, 'returned', (a, env) => a.returnToSender(env, typeof o.reason === 'string' ? o.reason : undefined)),
+    );
+
+  addFilterOptions(queue.command('delete [ids...]'))
+    .option('--all', 'every queued message')
+    .description('take messages out of the queue without delivering them (kept in spool/deleted/); K records')
+    .action((ids: string[], o: Record<string, unknown>) => act(ctx(), ids, o, 'deleted', (a, env) => a.delete(env)));
 }

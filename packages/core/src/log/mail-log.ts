@@ -1,14 +1,15 @@
 // mail.log: one JSON line per recipient per event, with the action codes of the seeds'
 // MTA log (E enqueued, D dequeued/delivered, Q temporary failure, R returned, J rejected at
-// enqueue, K killed, S stored by LMTP, W delay notice, V aborted, P DSN requested, B bad command).
+// enqueue, K killed, S stored by LMTP, W delay notice, V aborted, P DSN requested, B bad command;
+// and H, held by an operator, which tiermail adds).
 // Relays and stores write it; `tiermail trace` reads it.
 import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 
-export const mailLogActions = ['B', 'D', 'E', 'J', 'K', 'P', 'Q', 'R', 'S', 'V', 'W', 'Z'] as const;
+export const mailLogActions = ['B', 'D', 'E', 'H', 'J', 'K', 'P', 'Q', 'R', 'S', 'V', 'W', 'Z'] as const;
 /** Modifiers after the action code, as in the seeds: A SASL, E ESMTP, L LMTP, Q pipelining, S TLS. */
-const codePattern = /^[BDEJKPQRSVWZ][ABCELQS]*$/;
+const codePattern = /^[BDEHJKPQRSVWZ][ABCELQS]*$/;
 
 export const mailLogRecordSchema = z.strictObject({
   time: z.string(),

@@ -52,6 +52,7 @@ export async function runDelivery(
   return deps.locks.run(job.id, async () => {
     const env = await deps.spool.readEnvelope(job.id);
     if (!env) return { kind: 'gone' };
+    if (env.held) return { kind: 'nothing-to-do' };
     const targets = env.recipients.filter((r) => r.status.state === 'pending' && r.channel === job.channel && r.destination === job.destination);
     if (targets.length === 0) {
       await settleAndFinish(deps, env);

@@ -108,6 +108,7 @@ export class DsnNotifier {
     if (due > (env.delayNotices ?? 0)) {
       const waiting = env.from === '' ? [] : env.recipients.filter((r) => r.status.state === 'pending' && wantsNotice(r, 'DELAY'));
       if (waiting.length === 0 || (await this.send(env, 'delay', waiting, now))) {
+        for (const r of waiting) this.deps.mailLog.delayNotice(env, r, r.status.state === 'pending' ? (r.status.lastAnswer ?? 'not delivered yet') : '');
         env.delayNotices = due;
         changed = true;
       }
@@ -177,7 +178,7 @@ export class DsnNotifier {
       };
       await spool.inject(notice, dsn.content);
       for (const r of notice.recipients) this.deps.mailLog.enqueued(notice, r);
-      this.deps.queues.enqueue(notice).catch((err: unknown) => logger.warn({ err, queueId: id }, 'enqueue of a DSN failed; resync will retry'));
+      await this.deps.queues.enqueue(notice).catch((err: unknown) => logger.warn({ err, queueId: id }, 'enqueue of a DSN failed; resync will retry'));
       logger.info({ queueId: env.id, dsn: id, kind, to: env.from, recipients: recipients.length }, 'DSN sent');
       return true;
     } catch (err) {

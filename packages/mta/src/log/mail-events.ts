@@ -1,6 +1,7 @@
 // The relay's mail.log records, one per recipient per event (the seeds' codes): E when a
 // recipient is enqueued, D delivered, Q temporary failure, R permanent failure (returned;
-// the DSN itself is the next slice), J refused at RCPT time. L marks LMTP deliveries.
+// a DSN goes to the sender), J refused at RCPT time, K deleted and H held by an operator.
+// L marks LMTP deliveries.
 import type { MailLog } from '@tiermail/core';
 import type { Envelope } from '../spool/envelope.js';
 import type { SpoolRecipient } from '../queue/recipient.js';
@@ -41,6 +42,16 @@ export class RelayMailLog {
 
   returned(env: Envelope, r: SpoolRecipient, answer: string, remote?: string): void {
     this.record(r.channel === 'lmtp' ? 'RL' : 'R', env, r, answer, remote);
+  }
+
+  /** A delay notice went to the sender about this recipient. */
+  delayNotice(env: Envelope, r: SpoolRecipient, answer: string): void {
+    this.record('W', env, r, answer);
+  }
+
+  /** An operator's action on a queued recipient: K deleted, H held (`tiermail queue`). */
+  operator(code: 'K' | 'H', env: Envelope, r: SpoolRecipient, answer: string): void {
+    this.record(code, env, r, answer, 'operator');
   }
 
   rejected(input: { from: string; rcpt: string; answer: string; remote: string; size?: number }): void {

@@ -38,6 +38,7 @@ export async function resyncSpool(
       await locks.run(id, async () => {
         const env = await spool.readEnvelope(id);
         if (!env) return;
+        if (env.held) return; // an operator holds it: no jobs until `tiermail queue release`
         await settle(env);
         if (!env.recipients.some((r) => r.status.state === 'pending')) {
           result.finished += 1;

@@ -58,6 +58,8 @@ export const envelopeSchema = z.object({
   dsn: z.object({ ret: z.enum(['FULL', 'HDRS']).optional(), envid: z.string().optional() }).optional(),
   /** Delay notices sent so far (one per relay.channels.*.noticesDays period but the last). */
   delayNotices: z.number().int().min(0).optional(),
+  /** Put on hold by an operator (`tiermail queue hold`): no delivery, no expiry, until released. */
+  held: z.object({ at: z.string(), reason: z.string().optional() }).optional(),
   /** Who submitted it (587/465 AUTH), for the Received header and logs. */
   authUser: z.string().optional(),
   recipients: z.array(recipientSchema),
