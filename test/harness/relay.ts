@@ -33,6 +33,8 @@ export interface RelayHandle {
   port: number;
   /** relay.submission (AUTH required). */
   submissionPort: number;
+  /** The primary's /metrics (metrics.services.relay). */
+  metricsPort: number;
   dir: string;
   configFile: string;
   config: Config;
@@ -70,6 +72,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tm-relay-'));
   const port = await freePort();
   const submissionPort = await freePort();
+  const metricsPort = await freePort();
   const configFile = join(dir, 'tiermail.yaml');
   writeFileSync(
     configFile,
@@ -93,6 +96,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
       paths: { var: './var', log: './log', run: './run' },
       log: { level: 'warn' },
       limits: { ...opts.limits },
+      metrics: { services: { relay: metricsPort } },
       ...(opts.tls ? { tls: opts.tls } : {}),
       relay: {
         smtp: { host: '127.0.0.1', port },
@@ -141,6 +145,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayHandle> {
   return {
     port,
     submissionPort,
+    metricsPort,
     dir,
     configFile,
     config,

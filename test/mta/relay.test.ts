@@ -212,3 +212,41 @@ test('bad input gets clear SMTP errors and the relay keeps serving', async () =>
   await again.client.close();
   await waitFor('the spool to empty', spoolIsEmpty);
 });
+
+test('/metrics on the relay primary sums its workers: connections, messages, rejections, deliveries, queue jobs', async () => {
+  const before = await scrape();
+  await transport(stack.relay.port).sendMail({ from: 'sender@example.org', to: 'bob@example.test', subject: 'counted', text: 'x' });
+  await transport(stack.relay.port)
+    .sendMail({ from: 'sender@example.org', to: 'nobody@example.test', text: 'x' })
+    .catch(() => undefined);
+  const after = await waitForValue(() => scrape(), (m) => (m.get('tiermail_relay_deliveries_total{channel="lmtp",result="delivered"}') ?? 0) > (before.get('tiermail_relay_deliveries_total{channel="lmtp",result="delivered"}') ?? 0));
+  const grew = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  assert.ok(grew('tiermail_smtp_messages_total{listener="smtp",result="accepted"}') >= 1);
+  assert.ok(grew('tiermail_smtp_recipients_rejected_total{code="5.1.1"}') >= 1);
+  assert.ok(grew('tiermail_smtp_connections_total{listener="smtp",result="accepted"}') >= 2);
+  assert.ok(after.has('tiermail_relay_queue_jobs{channel="lmtp",state="delayed"}'), 'queue depth from the job controller');
+  assert.ok((after.get('tiermail_relay_attempt_seconds_count{channel="lmtp"}') ?? 0) >= 1);
+});
+
+async function scrape(): Promise<Map<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${stack.relay.metricsPort}/metrics`);
+  assert.equal(res.status, 200);
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    // Labels other than the ones a test names (service, host) are dropped from the key.
+    const key = line.slice(0, i).replace(/,?(service|host)="[^"]*"/g, '').replace('{,', '{').replace(/\{\}$/, '');
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+async function waitForValue<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -8,7 +8,7 @@
 // (transactions and deliveries in progress finish) and exit.
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { loadServiceConfig, runClusterPrimary, runClusterWorker, workerRole } from '@tiermail/core';
+import { loadServiceConfig, runClusterPrimary, runClusterWorker, startClusterMetricsServer, workerRole } from '@tiermail/core';
 import { startRelayService, type RelayRole } from './service.js';
 
 const { config, host, logger } = loadServiceConfig('relay');
@@ -18,6 +18,14 @@ const DRAIN_MS = 30000;
 if (cluster.isPrimary) {
   runClusterPrimary({ service: 'relay', logger, roles: [...Array.from({ length: smtpWorkers }, () => 'smtp'), 'jobs'], drainMs: DRAIN_MS });
   logger.info({ smtpWorkers }, 'relay primary started');
+  const metricsPort = config.metrics.services.relay;
+  if (config.metrics.enabled && metricsPort > 0) {
+    // Failing to serve metrics must not stop mail: log it and go on.
+    startClusterMetricsServer(config.metrics.listen.host, metricsPort).then(
+      (m) => logger.info({ port: m.port }, 'relay metrics on /metrics'),
+      (err: unknown) => logger.error({ err }, 'relay metrics not served'),
+    );
+  }
 } else {
   const role: RelayRole = workerRole(['smtp', 'jobs'] as const);
   runClusterWorker(await startRelayService({ config, host, logger: logger.child({ role }), role }), DRAIN_MS);

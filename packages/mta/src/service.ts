@@ -17,6 +17,7 @@ import { NetworkList } from '@tiermail/core';
 import { startChannelWorker } from './queue/controller.js';
 import { JobQueues } from './queue/job-queues.js';
 import { resyncSpool, type ResyncResult } from './queue/resync.js';
+import { relayMetrics } from './metrics.js';
 import { relaySettings } from './settings.js';
 import { startSmtpListeners, type NamedListener } from './smtp/listeners.js';
 import type { SmtpListener } from './smtp/server.js';
@@ -55,7 +56,8 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
   const spool = new Spool(settings.spoolDir);
   await spool.init();
   const fileLog = config.log.mailLog ? new MailLog(settings.mailLogFile, host) : undefined;
-  const mailLog = new RelayMailLog(fileLog);
+  const metrics = relayMetrics({ host });
+  const mailLog = new RelayMailLog(fileLog, metrics);
   const directory = new Directory(config.directory, { logger });
   const redis: RedisClient = createRedis(config.redis, {
     forQueue: true,
@@ -107,6 +109,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
     defaultDomain: config.directory.defaultDomain,
     noticesDays: { lmtp: lmtp.noticesDays, smtp: smtpChannel.noticesDays },
     maxReturnBytes: config.relay.dsn.maxReturnBytes,
+    metrics,
   });
   const settle = (env: Envelope): Promise<void> => settleAndFinish({ spool, notifier, mailLog }, env);
   const resync = async (): Promise<ResyncResult | undefined> => {
@@ -114,6 +117,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
     // Never two at once: a slow scan must not pile up behind itself.
     resyncRunning ??= resyncSpool(spool, queues, locks, logger, settle).finally(() => (resyncRunning = undefined));
     const r = await resyncRunning;
+    metrics.spoolMessages(r.scanned);
     if (r.enqueued > 0 || r.finished > 0 || r.unreadable > 0) logger.info(r, 'spool resync');
     return r;
   };
@@ -158,6 +162,14 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
         process: (job) => deliverSmtpJob(smtpDeps, job),
       }),
     );
+    metrics.queueDepth(async () => {
+      const out: Array<{ channel: 'lmtp' | 'smtp'; state: string; count: number }> = [];
+      for (const channel of ['lmtp', 'smtp'] as const) {
+        const counts = await queues.queue(channel).getJobCounts('waiting', 'delayed', 'active');
+        for (const [state, count] of Object.entries(counts)) out.push({ channel, state, count });
+      }
+      return out;
+    });
     const runResync = (): void => {
       resync().catch((err: unknown) => logger.error({ err }, 'spool resync failed'));
     };

@@ -4,6 +4,7 @@
 // notices owed are sent, and the message leaves the queue when nobody is pending any more.
 import type { Logger } from '@tiermail/core';
 import type { DsnNotifier } from '../dsn/notifier.js';
+import { relayMetrics } from '../metrics.js';
 import type { RelayMailLog } from '../log/mail-events.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { Channel, SpoolRecipient } from '../queue/recipient.js';
@@ -58,7 +59,9 @@ export async function runDelivery(
       await settleAndFinish(deps, env);
       return { kind: 'nothing-to-do' };
     }
+    const started = process.hrtime.bigint();
     const { answers, remote } = await attempt(env, targets);
+    relayMetrics().attempt(job.channel, Number(process.hrtime.bigint() - started) / 1e9);
     return applyAnswers(deps, env, targets, answers, remote);
   });
 }

@@ -4,6 +4,7 @@
 // marked sent only after it is durable in the spool, so a crash can repeat one, never lose it.
 import type { Directory, Logger } from '@tiermail/core';
 import type { RelayMailLog } from '../log/mail-events.js';
+import type { RelayMetrics } from '../metrics.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import { wantsNotice, type Channel, type SpoolRecipient } from '../queue/recipient.js';
 import { routeAddress } from '../routing/route-address.js';
@@ -25,6 +26,7 @@ export interface NotifierDeps {
   noticesDays: Record<Channel, readonly number[]>;
   /** A returned message larger than this comes back as its header only. */
   maxReturnBytes: number;
+  metrics?: RelayMetrics;
 }
 
 /** Remote-MTA of a mail.log remote "name [addr]:port". */
@@ -180,6 +182,7 @@ export class DsnNotifier {
       for (const r of notice.recipients) this.deps.mailLog.enqueued(notice, r);
       await this.deps.queues.enqueue(notice).catch((err: unknown) => logger.warn({ err, queueId: id }, 'enqueue of a DSN failed; resync will retry'));
       logger.info({ queueId: env.id, dsn: id, kind, to: env.from, recipients: recipients.length }, 'DSN sent');
+      this.deps.metrics?.dsn(kind);
       return true;
     } catch (err) {
       logger.warn({ err, queueId: env.id, kind }, 'DSN could not be sent now; will try again');

@@ -3,6 +3,7 @@
 // a DSN goes to the sender), J refused at RCPT time, K deleted and H held by an operator.
 // L marks LMTP deliveries.
 import type { MailLog } from '@tiermail/core';
+import type { RelayMetrics } from '../metrics.js';
 import type { Envelope } from '../spool/envelope.js';
 import type { SpoolRecipient } from '../queue/recipient.js';
 
@@ -10,7 +11,11 @@ import type { SpoolRecipient } from '../queue/recipient.js';
 export const SOURCE_SMTP = 'smtp';
 
 export class RelayMailLog {
-  constructor(private readonly log: MailLog | undefined) {}
+  constructor(
+    private readonly log: MailLog | undefined,
+    /** Counts the same events for /metrics (absent in the CLI). */
+    private readonly metrics?: RelayMetrics,
+  ) {}
 
   private record(code: string, env: Envelope, r: SpoolRecipient, answer?: string, remote?: string): void {
     this.log?.write({
@@ -34,14 +39,17 @@ export class RelayMailLog {
 
   delivered(env: Envelope, r: SpoolRecipient, answer: string, remote: string): void {
     this.record(r.channel === 'lmtp' ? 'DL' : 'D', env, r, answer, remote);
+    this.metrics?.delivery(r.channel, 'delivered');
   }
 
   deferred(env: Envelope, r: SpoolRecipient, answer: string, remote?: string): void {
     this.record(r.channel === 'lmtp' ? 'QL' : 'Q', env, r, answer, remote);
+    this.metrics?.delivery(r.channel, answer.startsWith('423') ? 'redirected' : 'deferred');
   }
 
   returned(env: Envelope, r: SpoolRecipient, answer: string, remote?: string): void {
     this.record(r.channel === 'lmtp' ? 'RL' : 'R', env, r, answer, remote);
+    this.metrics?.delivery(r.channel, 'failed');
   }
 
   /** A delay notice went to the sender about this recipient. */
@@ -55,6 +63,7 @@ export class RelayMailLog {
   }
 
   rejected(input: { from: string; rcpt: string; answer: string; remote: string; size?: number }): void {
+    this.metrics?.rejected(input.answer.split(' ')[1] ?? '');
     this.log?.write({
       source: SOURCE_SMTP,
       dest: '',

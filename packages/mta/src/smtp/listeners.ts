@@ -48,7 +48,7 @@ export async function startSmtpListeners(
   const started: NamedListener[] = [];
   try {
     for (const w of wanted) {
-      const l = await startSmtpServer(full, { ...common, host: w.host, port: w.port, mode: w.mode, implicitTls: w.implicitTls ?? false });
+      const l = await startSmtpServer(full, { ...common, name: w.name, host: w.host, port: w.port, mode: w.mode, implicitTls: w.implicitTls ?? false });
       started.push({ ...l, name: w.name });
       ctx.logger.info({ listener: w.name, port: l.port, starttls: tls !== undefined && !w.implicitTls }, 'relay SMTP listening');
     }

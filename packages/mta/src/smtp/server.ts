@@ -10,9 +10,12 @@ import { handleData } from './data.js';
 import { installEnhancedCodePassThrough } from './enhanced-codes.js';
 import { handleRcptTo } from './rcpt-to.js';
 import { checkSubmissionSender, handleAuth } from './submission-auth.js';
+import { relayMetrics } from '../metrics.js';
 import { replies, SmtpReply } from './replies.js';
 
 export interface SmtpListenOptions {
+  /** Listener name for metrics and logs (smtp, submission, submissions). */
+  name: string;
   host: string;
   port: number;
   mode: ListenerMode;
@@ -40,6 +43,8 @@ export async function startSmtpServer(ctx: SmtpContext, opts: SmtpListenOptions)
   const submission = opts.mode === 'submission';
   if (opts.implicitTls && !opts.tls) throw new Error('implicit TLS needs tls.cert and tls.key');
   const perIp = new Map<string, number>();
+  const metrics = relayMetrics();
+  const counted = new Set<string>();
   const options: SMTPServerOptions = {
     name: ctx.hostname,
     banner: submission ? 'tiermail submission' : 'tiermail',
@@ -68,11 +73,15 @@ export async function startSmtpServer(ctx: SmtpContext, opts: SmtpListenOptions)
       perIp.set(session.remoteAddress, n);
       if (n > opts.maxConnectionsPerIp) {
         ctx.logger.info({ remote: session.remoteAddress, open: n - 1 }, 'SMTP connection refused: per-address limit');
+        metrics.connection(opts.name, 'refused');
         return cb(replies.tooManyConnections());
       }
+      counted.add(session.id);
+      metrics.connection(opts.name, 'open');
       cb();
     },
     onClose(session) {
+      if (counted.delete(session.id)) metrics.connection(opts.name, 'close');
       const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
       if (n <= 0) perIp.delete(session.remoteAddress);
       else perIp.set(session.remoteAddress, n);
@@ -102,8 +111,14 @@ export async function startSmtpServer(ctx: SmtpContext, opts: SmtpListenOptions)
     },
     onData(stream, session, cb) {
       handleData(ctx, stream, session).then(
-        (text) => cb(null, text),
-        (err: unknown) => cb(asReply(err)),
+        (text) => {
+          metrics.message(opts.name, 'accepted');
+          cb(null, text);
+        },
+        (err: unknown) => {
+          metrics.message(opts.name, 'refused');
+          cb(asReply(err));
+        },
       );
     },
   };
