@@ -151,7 +151,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
         routes: smtpChannel.routes,
       }),
     };
-    const common = { relayHost: host, prefix: settings.queuePrefix, connection: redis, logger };
+    const common = { relayHost: host, prefix: settings.queuePrefix, connection: redis, logger, lockMs: config.relay.jobLockMs };
     workers.push(
       startChannelWorker({ ...common, channel: 'lmtp', concurrency: lmtp.concurrency, retrySeconds: lmtp.retrySeconds, process: (job) => deliverLmtpJob(lmtpDeps, job) }),
       startChannelWorker({

@@ -138,6 +138,9 @@ export const relaySchema = z
       .default(10000)
       .describe('time limit of the RCPT checks of one recipient (directory lookups included), in ms; past it the answer is 451'),
     spool: z.string().min(1).default('spool').describe('spool directory (messages and envelopes); relative to paths.var'),
+    jobLockMs: duration
+      .default(15000)
+      .describe('lock on a running delivery job, renewed while it runs; after a crash its job runs again within about this long plus a third of it'),
     resyncIntervalMs: duration
       .default(300000)
       .describe('how often the spool is scanned to enqueue messages that have no job (after a Redis loss), in ms'),

@@ -16,6 +16,8 @@ export interface ChannelWorkerOptions {
   connection: ConnectionOptions;
   concurrency: number;
   retrySeconds: readonly number[];
+  /** bullmq lockDuration: a job of a killed process runs again once its lock expires. */
+  lockMs: number;
   logger: Logger;
   process(job: JobData): Promise<unknown>;
 }
@@ -28,6 +30,9 @@ export function startChannelWorker(o: ChannelWorkerOptions): Worker<JobData> {
       connection: o.connection,
       prefix: o.prefix,
       concurrency: o.concurrency,
+      lockDuration: o.lockMs,
+      // Look for jobs whose process died (expired locks) three times per lock period.
+      stalledInterval: Math.max(1000, Math.floor(o.lockMs / 3)),
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string, err?: Error) => {
           if (type !== BACKOFF_TYPE) return retryDelayMs(o.retrySeconds, attemptsMade);
