@@ -25,6 +25,10 @@ export const mmpSchema = z
       .min(1)
       .default([{ host: '127.0.0.1', port: 2525 }])
       .describe('relays submitted mail is handed to, tried in order (they must list the MMPs in relay.trustedNetworks)'),
+    relayAuth: z
+      .boolean()
+      .default(false)
+      .describe('AUTH to the relays as proxyAdmin on behalf of each user (SASL PLAIN authzid = the user): point mmp.relays at relay.submission and list the proxy admin in relay.proxyAuth; off = the relays trust the MMP by address (relay.trustedNetworks)'),
     virtualDomains: z
       .record(z.string(), z.string().min(1))
       .default({})

@@ -46,6 +46,25 @@ function prepare(msg: Buffer, ctx: SubmissionContext, user: string, client: stri
   return Buffer.concat([Buffer.from(`${add.join('\r\n')}\r\n`, 'latin1'), msg]);
 }
 
+/**
+ * nodemailer options for AUTH PLAIN as the proxy admin on behalf of `user` (authzid): the
+ * relay then applies the user's own rules (sender addresses, service access) to the message.
+ */
+function proxyAuth(config: Config, user: string): Record<string, unknown> {
+  const { user: admin, password } = config.mmp.proxyAdmin;
+  const token = Buffer.from(`${user}\0${admin}\0${password}`).toString('base64');
+  return {
+    auth: { type: 'custom', method: 'PLAIN', user: admin },
+    customAuth: {
+      PLAIN: async (c: { sendCommand(cmd: string): Promise<{ status: number; text: string }>; resolve(): void; reject(e: Error): void }) => {
+        const r = await c.sendCommand(`AUTH PLAIN ${token}`);
+        if (r.status >= 200 && r.status < 300) c.resolve();
+        else c.reject(Object.assign(new Error(r.text), { responseCode: r.status, response: r.text }));
+      },
+    },
+  };
+}
+
 export async function startSubmissionServer(ctx: SubmissionContext, host: string, port: number, implicitTls = false): Promise<{ port: number; close(): Promise<void> }> {
   if (implicitTls && !ctx.tls) throw new Error('implicit TLS submission needs tls.cert and tls.key');
   const maxSize = ctx.config.limits.maxMessageSize;
@@ -99,13 +118,27 @@ export async function startSubmissionServer(ctx: SubmissionContext, host: string
         const envelope = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) };
         let lastError = '';
         for (const relay of ctx.config.mmp.relays) {
-          const transport = nodemailer.createTransport({ host: relay.host, port: relay.port, secure: false, ignoreTLS: true, name: ctx.hostname, connectionTimeout: ctx.config.mmp.connectTimeoutMs });
+          const transport = nodemailer.createTransport({
+            host: relay.host,
+            port: relay.port,
+            secure: false,
+            ignoreTLS: true,
+            name: ctx.hostname,
+            connectionTimeout: ctx.config.mmp.connectTimeoutMs,
+            ...(ctx.config.mmp.relayAuth ? proxyAuth(ctx.config, user) : {}),
+          });
           try {
             const info = await transport.sendMail({ envelope, raw: data });
             ctx.logger?.info({ user, relay: `${relay.host}:${relay.port}`, response: info.response }, 'mmp submission relayed');
             return cb(null, info.response.replace(/^250[ -]/, ''));
           } catch (err) {
-            const e = err as { responseCode?: number; response?: string; message: string };
+            const e = err as { responseCode?: number; response?: string; message: string; code?: string };
+            if (e.code === 'EAUTH') {
+              // Our own credentials at the relay, not the user's message: another relay may take it.
+              ctx.logger?.error({ relay: `${relay.host}:${relay.port}`, err: e.response ?? e.message }, 'mmp submission: the relay refused the proxy admin AUTH (mmp.proxyAdmin, relay.proxyAuth)');
+              lastError = e.response ?? e.message;
+              continue;
+            }
             // A relay that answered with a permanent refusal speaks for the message: no retry.
             if (e.responseCode && e.responseCode >= 500) return cb(reply(e.responseCode, (e.response ?? e.message).replace(/^\d{3}[ -]/, '')));
             lastError = e.response ?? e.message;
