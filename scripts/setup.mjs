@@ -16,6 +16,8 @@ const DEBIAN = [
   { pkg: 'slapd', file: '/usr/sbin/slapd' },
   { pkg: 'ldap-utils', file: '/usr/bin/ldapsearch' },
   { pkg: 'redis-server', file: '/usr/bin/redis-server' },
+  // Only for `npm test` (--tests): the watcher's status page is tested in headless Chromium.
+  ...(process.argv.includes('--tests') ? [{ pkg: 'chromium', file: '/usr/bin/chromium' }] : []),
 ];
 
 function say(msg) {

@@ -4,13 +4,13 @@
 // and restarted; a service that keeps dying is left down; SIGTERM stops everything.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { loadConfig } from '@tiermail/core';
 import { MessageStore } from '@tiermail/store';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -23,6 +23,7 @@ import { startSlapd, type SlapdHandle } from '../harness/slapd.js';
 
 let slapd: SlapdHandle;
 let redis: RedisHandle;
+let watcherMetricsPort = 0;
 let watcher: ChildProcess;
 let configFile: string;
 let statusPort: number;
@@ -67,6 +68,7 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-watcher-'));
   configFile = join(dir, 'tiermail.yaml');
   statusPort = await freePort();
+  watcherMetricsPort = await freePort();
   const p = async () => ({ host: '127.0.0.1', port: await freePort() });
   writeFileSync(
     configFile,
@@ -78,10 +80,10 @@ before(async () => {
       redis: { mode: 'single', host: '127.0.0.1', port: redis.port, keyPrefix: 'tmw:' },
       paths: { var: join(dir, 'var'), log: join(dir, 'log'), run: join(dir, 'run') },
       log: { level: 'warn' },
-      metrics: { services: { store: await freePort(), relay: await freePort(), mmp: await freePort() } },
+      metrics: { listen: { host: '127.0.0.1', port: watcherMetricsPort }, services: { store: await freePort(), relay: await freePort(), mmp: await freePort() } },
       store: { lmtp: await p(), imap: await p(), pop3: null, workers: 1 },
       // Quick retries: the alarm mail about the store is accepted while the store is restarting.
-      relay: { smtp: await p(), workers: 1, channels: { lmtp: { retrySeconds: [1] } } },
+      relay: { smtp: await p(), submission: await p(), workers: 1, channels: { lmtp: { retrySeconds: [1] } } },
       mmp: { imap: await p(), pop3: null, submission: null, workers: 1 },
       watcher: {
         listen: { host: '127.0.0.1', port: statusPort },
@@ -93,6 +95,8 @@ before(async () => {
         failureWindowMs: 60000,
         stopTimeoutMs: 10000,
         webhook: `http://127.0.0.1:${hook.port}/alarm`,
+        // Samples for the charts every second.
+        checkIntervalMs: 1000,
       },
     }),
   );
@@ -115,7 +119,48 @@ test('the watcher brings store, relay and MMP up; tiermail status reports them',
   const st = JSON.parse(r.stdout) as WatcherStatus;
   assert.deepEqual(st.services.map((s) => [s.name, s.state]), [['store', 'running'], ['relay', 'running'], ['mmp', 'running']]);
   const page = await (await fetch(`http://127.0.0.1:${statusPort}/`)).text();
-  assert.match(page, /<td>store<\/td><td>running<\/td>/);
+  assert.match(page, /<td>store<\/td><td class="state">running<\/td>/);
+});
+
+test('the status page in headless Chromium: every service listed, charts drawn from /history; a screenshot', async () => {
+  await until('all healthy', (s) => ['store', 'relay', 'mmp'].every((n) => healthy(s, n)));
+  // A few samples for the charts (one a second in this config).
+  const hist = await waitForHistory(3);
+  const last = hist.samples.at(-1)!;
+  assert.ok(typeof last.queue.lmtp === 'number' && last.connections.store !== null && last.connections.relay !== null && last.connections.mmp !== null, JSON.stringify(last));
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`http://127.0.0.1:${statusPort}/`);
+    const rows = await page.$$eval('#services tr.svc', (trs) => trs.map((tr) => [tr.getAttribute('data-service'), tr.querySelector('.state')?.textContent]));
+    assert.deepEqual(rows, [['store', 'running'], ['relay', 'running'], ['mmp', 'running']]);
+    // uPlot draws each chart into a canvas.
+    await page.waitForSelector('#chart-queue canvas', { timeout: 10000 });
+    assert.equal(await page.locator('#charts canvas').count(), 3);
+    const shot = join(tmpdir(), `tiermail-status-${process.pid}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(statSync(shot).size > 10000, 'a real screenshot');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('tiermail status SERVICE, tiermail restart SERVICE, and the watcher\'s own /metrics', async () => {
+  await until('all healthy', (s) => ['store', 'relay', 'mmp'].every((n) => healthy(s, n)));
+  const one = await runCli(['-c', configFile, '--host', 'h1', '--json', 'status', 'mmp']);
+  assert.equal(one.code, 0, one.stderr);
+  assert.deepEqual((JSON.parse(one.stdout) as WatcherStatus).services.map((x) => x.name), ['mmp']);
+  const none = await runCli(['-c', configFile, '--host', 'h1', 'status', 'nosuch']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no service nosuch on h1 \(there are: store, relay, mmp\)/);
+  const pid = svc(await status(), 'mmp').pid;
+  const r = await runCli(['-c', configFile, '--host', 'h1', 'restart', 'mmp']);
+  assert.equal(r.code, 0, r.stderr);
+  await until('mmp back under a new pid', (s) => healthy(s, 'mmp') && svc(s, 'mmp').pid !== pid);
+  const m = await (await fetch(`http://127.0.0.1:${watcherMetricsPort}/metrics`)).text();
+  assert.match(m, /tiermail_watcher_service_up\{service="mmp"[^}]*\} 1/);
+  assert.match(m, /tiermail_watcher_restarts\{service="mmp"[^}]*\} [1-9]/);
+  assert.match(m, /tiermail_watcher_disk_free_percent\{what="relay spool"/);
 });
 
 test('kill -9 of the store: restarted with an alarm; a SIGSTOPped relay is found by its probe and restarted', async () => {
@@ -177,3 +222,24 @@ test('a service that keeps dying is left down with an alarm; SIGTERM stops every
   await new Promise((r) => watcher.once('exit', r));
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'every service stopped');
 });
+
+interface HistoryAnswer {
+  samples: Array<{ queue: { lmtp: number }; connections: { store: number | null; relay: number | null; mmp: number | null } }>;
+}
+
+async function waitForHistory(n: number): Promise<HistoryAnswer> {
+  const until = Date.now() + 20000;
+  for (;;) {
+    const h = (await (await fetch(`http://127.0.0.1:${statusPort}/history`)).json()) as HistoryAnswer;
+    const last = h.samples.at(-1);
+    const complete = last && last.connections.relay !== null && last.connections.store !== null && last.connections.mmp !== null;
+    if ((h.samples.length >= n && complete) || Date.now() > until) return h;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Debian's chromium (installed by scripts/setup.mjs for the tests). */
+function chromiumPath(): string {
+  for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(p)) return p;
+  throw new Error('chromium is not installed (npm test installs it: apt-get install chromium)');
+}

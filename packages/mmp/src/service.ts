@@ -7,6 +7,7 @@ import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, tlsMa
 import { ProxyConnection } from './imap/proxy.js';
 import { LoginFailures } from './limits.js';
 import { Pop3ProxyConnection } from './pop3/proxy.js';
+import { countedLogin, mmpMetrics } from './metrics.js';
 import { startSubmissionServer } from './submission/server.js';
 
 export interface MmpService {
@@ -19,13 +20,13 @@ export interface MmpService {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startMmpService(opts: { config: Config; host?: string; logger?: Logger }): Promise<MmpService> {
+export async function startMmpService(opts: { config: Config; host?: string; logger?: Logger; /** Register /metrics (cluster workers). */ metrics?: boolean }): Promise<MmpService> {
   const { config } = opts;
   const host = opts.host ?? osHostname();
   const logger = opts.logger ?? createLogger({ service: 'mmp', host, level: config.log.level });
   const directory = new Directory(config.directory, { logger });
   // The MMP is not a trusted proxy for itself: proxy logins arrive at the stores, not here.
-  const login = new DirectoryLogin(directory, { plaintextAuth: config.mmp.plaintextAuth, proxyAdmins: [], proxyTrustedNetworks: [] });
+  const login = countedLogin(new DirectoryLogin(directory, { plaintextAuth: config.mmp.plaintextAuth, proxyAdmins: [], proxyTrustedNetworks: [] }));
   const material = tlsMaterial(config);
   const tls = material ? createSecureContext(material) : undefined;
   const failures = new LoginFailures(config.mmp.authFailureDelayMs);
@@ -37,10 +38,13 @@ export async function startMmpService(opts: { config: Config; host?: string; log
       await directory.close();
     },
   };
+  if (opts.metrics) mmpMetrics(host, () => servers.map((l, i) => ({ listener: names[i] ?? 'other', open: l.connections.size })));
+  const names: string[] = [];
   const common = { maxConnectionsPerAddress: config.mmp.maxConnectionsPerIp, tooManyReply: '* BYE Too many connections from your address\r\n', protocol: 'mmp-imap', logger };
   if (config.mmp.imap) {
     const l = await listen({ ...common, host: config.mmp.imap.host, port: config.mmp.imap.port }, (s) => new ProxyConnection(s, ctx, false));
     servers.push(l);
+    names.push('imap');
     out.imapPort = l.port;
     logger.info({ port: l.port, starttls: tls !== undefined }, 'mmp IMAP listening');
   }
@@ -50,6 +54,7 @@ export async function startMmpService(opts: { config: Config; host?: string; log
       (s) => new Pop3ProxyConnection(s, ctx, false),
     );
     servers.push(l);
+    names.push('pop3');
     out.pop3Port = l.port;
     logger.info({ port: l.port }, 'mmp POP3 listening');
   }
@@ -73,12 +78,14 @@ export async function startMmpService(opts: { config: Config; host?: string; log
       (s) => new Pop3ProxyConnection(s, ctx, true),
     );
     servers.push(l);
+    names.push('pop3s');
     out.pop3sPort = l.port;
   }
   if (config.mmp.imaps) {
     if (!material) throw new Error('mmp.imaps needs tls.cert and tls.key');
     const l = await listen({ ...common, host: config.mmp.imaps.host, port: config.mmp.imaps.port, tls: material, implicitTls: true }, (s) => new ProxyConnection(s, ctx, true));
     servers.push(l);
+    names.push('imaps');
     out.imapsPort = l.port;
   }
   return out;

@@ -15,6 +15,8 @@ export class AlarmSink {
     private readonly config: Config,
     private readonly host: string,
     private readonly logger: Logger,
+    /** Counts it for /metrics. */
+    private readonly counted: (a: Alarm) => void = () => undefined,
   ) {}
 
   /** The SMTP listener mail goes to: this host's relay, else the first relay host's. */
@@ -30,6 +32,7 @@ export class AlarmSink {
     this.recent.push(alarm);
     if (this.recent.length > 200) this.recent.shift();
     this.logger.warn(alarm, 'watcher alarm');
+    this.counted(alarm);
     if (this.paused) return; // maintenance: shown on the page, not sent
     const w = this.config.watcher;
     if (w.webhook) {

@@ -1,8 +1,14 @@
 // The watcher's control surface on loopback HTTP: GET /status (JSON for `tiermail status` and
-// scripts) and GET / (a page for a person: every service with its state, pid, uptime,
-// restarts, last probe and its latency, and the recent alarms).
+// scripts), GET /history (the chart samples), POST /restart[?service=NAME], POST /stop,
+// POST /maintenance?on=1|0, and GET / (status-page.ts: a page for a person).
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { DiskReading } from './checks.js';
+import type { Sample } from './history.js';
+import { statusPage } from './status-page.js';
 import type { Alarm, ServiceStatus } from './supervisor.js';
 
 export interface WatcherStatus {
@@ -10,59 +16,71 @@ export interface WatcherStatus {
   maintenance: boolean;
   services: ServiceStatus[];
   alarms: Alarm[];
+  disks: DiskReading[];
 }
 
-const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
-function page(st: WatcherStatus): string {
-  const now = Date.now();
-  const rows = st.services
-    .map((s) => {
-      const up = s.startedAt ? `${Math.round((now - Date.parse(s.startedAt)) / 1000)} s` : '-';
-      const p = s.lastProbe ? `${s.lastProbe.ok ? 'ok' : esc(s.lastProbe.error ?? 'failed')} in ${s.lastProbe.ms} ms (${esc(s.lastProbe.target)})` : '-';
-      return `<tr class="${esc(s.state)}"><td>${esc(s.name)}</td><td>${esc(s.state)}</td><td>${s.pid ?? '-'}</td><td>${up}</td><td>${s.restarts}</td><td>${p}</td></tr>`;
-    })
-    .join('');
-  const alarms = st.alarms
-    .slice(-20)
-    .reverse()
-    .map((a) => `<li>${esc(a.at)} <b>${esc(a.service)}</b> ${esc(a.kind)}: ${esc(a.text)}</li>`)
-    .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>tiermail ${esc(st.host)}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.running td:nth-child(2){color:green}.failed td:nth-child(2),.restarting td:nth-child(2){color:#b00}</style></head>
-<body><h1>tiermail on ${esc(st.host)}</h1>${st.maintenance ? '<p><b>Maintenance mode: probes run, restarts and alarm messages are paused.</b></p>' : ''}<table><tr><th>service</th><th>state</th><th>pid</th><th>uptime</th><th>restarts</th><th>last probe</th></tr>${rows}</table>
-<h2>Alarms</h2><ul>${alarms || '<li>none</li>'}</ul></body></html>`;
+export interface StatusHandlers {
+  status(): WatcherStatus;
+  history(): { intervalMs: number; samples: Sample[] };
+  setMaintenance(on: boolean): void;
+  /** Restarts one service (or all, in order); false when there is no such service. */
+  restart(service: string | null): Promise<boolean>;
+  stop(): void;
 }
 
-export async function startStatusServer(
-  host: string,
-  port: number,
-  status: () => WatcherStatus,
-  setMaintenance: (on: boolean) => void,
-  stop: () => void,
-): Promise<{ server: Server; port: number }> {
+/** uPlot, the chart library, served from the installed package (no CDN: works offline). */
+function uplotAssets(): { js: Buffer; css: Buffer } | null {
+  try {
+    const req = createRequire(import.meta.url);
+    const dist = join(dirname(req.resolve('uplot')), '..', 'dist');
+    return { js: readFileSync(join(dist, 'uPlot.iife.min.js')), css: readFileSync(join(dist, 'uPlot.min.css')) };
+  } catch {
+    return null;
+  }
+}
+
+function json(res: import('node:http').ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export async function startStatusServer(host: string, port: number, h: StatusHandlers): Promise<{ server: Server; port: number }> {
+  const assets = uplotAssets();
   const server = createServer((req, res) => {
     const [url, query = ''] = (req.url ?? '/').split('?');
+    const params = new URLSearchParams(query);
     if (req.method === 'POST' && url === '/stop') {
       res.writeHead(202, { 'content-type': 'text/plain' });
       res.end('stopping\n');
-      stop();
+      h.stop();
+    } else if (req.method === 'POST' && url === '/restart') {
+      const name = params.get('service');
+      h.restart(name).then(
+        (ok) => (ok ? json(res, 200, h.status()) : json(res, 404, { error: `no service ${name} on this host` })),
+        (err: unknown) => json(res, 500, { error: (err as Error).message }),
+      );
     } else if (req.method === 'POST' && url === '/maintenance') {
-      const on = new URLSearchParams(query).get('on');
+      const on = params.get('on');
       if (on !== '1' && on !== '0') {
         res.writeHead(400, { 'content-type': 'text/plain' });
         res.end('expected /maintenance?on=1 or ?on=0\n');
         return;
       }
-      setMaintenance(on === '1');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(status()));
+      h.setMaintenance(on === '1');
+      json(res, 200, h.status());
     } else if (req.method === 'GET' && url === '/status') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(status()));
+      json(res, 200, h.status());
+    } else if (req.method === 'GET' && url === '/history') {
+      json(res, 200, h.history());
+    } else if (req.method === 'GET' && url === '/uplot.js' && assets) {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'max-age=3600' });
+      res.end(assets.js);
+    } else if (req.method === 'GET' && url === '/uplot.css' && assets) {
+      res.writeHead(200, { 'content-type': 'text/css', 'cache-control': 'max-age=3600' });
+      res.end(assets.css);
     } else if (req.method === 'GET' && url === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page(status()));
+      res.end(statusPage(h.status(), assets !== null));
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found: try / or /status\n');

@@ -18,7 +18,7 @@ export interface WatcherControl {
 export interface Alarm {
   at: string;
   service: string;
-  kind: 'down' | 'restarted' | 'gave-up' | 'probe-slow' | 'probe-failed';
+  kind: 'down' | 'restarted' | 'gave-up' | 'probe-slow' | 'probe-warn' | 'probe-failed' | 'disk-low' | 'queue-high';
   text: string;
 }
 
@@ -42,15 +42,16 @@ export class Supervised {
   private probeTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private probing = false;
+  private warned = false;
 
   constructor(
     readonly spec: ServiceSpec,
     private readonly config: Config,
-    private readonly configFile: string,
-    private readonly host: string,
     private readonly alarm: (a: Omit<Alarm, 'at'>) => void,
     private readonly logger: Logger,
     private readonly control: WatcherControl,
+    /** Called when this service is restarted after a failure (its group restarts with it). */
+    private readonly onFailureRestart: (name: string) => void = () => undefined,
   ) {}
 
   status(): ServiceStatus {
@@ -67,13 +68,15 @@ export class Supervised {
   start(): void {
     if (this.child) return;
     this.state = 'starting';
-    const child = spawn(process.execPath, [this.spec.script, '-c', this.configFile, '--host', this.host], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const child = spawn(this.spec.command, this.spec.args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    child.on('error', (err) => this.logger.error({ service: this.spec.name, err: err.message }, 'watcher: cannot start'));
     this.child = child;
     this.startedAt = new Date();
     this.lastGoodProbe = Date.now();
     this.logger.info({ service: this.spec.name, pid: child.pid }, 'watcher: started');
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     this.probeTimer ??= setInterval(() => void this.probeOnce(), this.config.watcher.probeIntervalMs);
+    this.probeTimer.unref();
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -111,7 +114,15 @@ export class Supervised {
       this.restartTimer = null;
       this.restarts++;
       this.start();
+      this.onFailureRestart(this.spec.name);
     }, wait);
+  }
+
+  /** An operator's (or a group's) restart: drain, start again; not counted as a failure. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.restarts++;
+    this.start();
   }
 
   private async probeOnce(): Promise<void> {
@@ -120,17 +131,25 @@ export class Supervised {
     try {
       const w = this.config.watcher;
       for (const t of this.spec.probes) {
-        const r = await probe(t, Math.min(w.probeWarnMs, w.probeIntervalMs * 2));
+        const r = await probe(t, w.probeWarnMs);
         this.lastProbe = { ...r, target: `${t.kind}://${t.host}:${t.port}` };
         if (!r.ok) break;
       }
       const now = Date.now();
       if (this.lastProbe?.ok ?? true) {
         this.lastGoodProbe = now;
+        this.warned = false;
         if (this.state === 'starting') this.state = 'running';
+        if (this.lastProbe && this.lastProbe.ms > w.probeSlowMs) {
+          this.alarm({ service: this.spec.name, kind: 'probe-slow', text: `${this.spec.name} answered ${this.lastProbe.target} in ${this.lastProbe.ms} ms (over ${w.probeSlowMs} ms)` });
+        }
         return;
       }
       const silentMs = now - this.lastGoodProbe;
+      if (this.state === 'running' && silentMs >= w.probeWarnMs && !this.warned) {
+        this.warned = true;
+        this.alarm({ service: this.spec.name, kind: 'probe-warn', text: `${this.spec.name} has not answered probes for ${Math.round(silentMs / 1000)} s: ${this.lastProbe?.error ?? ''}` });
+      }
       if (this.state === 'running' && silentMs >= w.probeRestartMs && !this.control.maintenance) {
         this.alarm({ service: this.spec.name, kind: 'probe-failed', text: `${this.spec.name} has not answered probes for ${Math.round(silentMs / 1000)} s: restarting` });
         const child = this.child;

@@ -1,4 +1,5 @@
-// `tiermail start | stop | status [--json] | maintenance on|off`: the host's watcher through its
+// `tiermail start | stop | restart [service] | status [service] [--json] | maintenance on|off`:
+// the host's watcher through its
 // loopback HTTP API (watcher.listen); start launches it in the background when none answers.
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
@@ -15,9 +16,9 @@ interface Status {
 
 export function registerLifecycle(program: Command, ctx: () => CliContext): void {
   program
-    .command('status')
+    .command('status [service]')
     .description("the host's services as its watcher sees them: state, pid, uptime, restarts, last probe, alarms")
-    .action(async () => {
+    .action(async (service: string | undefined) => {
       const c = ctx();
       const { host, port } = c.load().config.watcher.listen;
       let st: Status;
@@ -26,6 +27,12 @@ export function registerLifecycle(program: Command, ctx: () => CliContext): void
         st = (await res.json()) as Status;
       } catch (err) {
         throw new UsageError(`no watcher answers on ${host}:${port} (${(err as Error).message}); is it running?`, 1);
+      }
+      if (service) {
+        if (!st.services.some((s) => s.name === service)) {
+          throw new UsageError(`no service ${service} on ${st.host} (there are: ${st.services.map((s) => s.name).join(', ')})`, 1);
+        }
+        st = { ...st, services: st.services.filter((s) => s.name === service), alarms: st.alarms.filter((a) => a.service === service) };
       }
       c.print(st, () => {
         const now = Date.now();
@@ -38,6 +45,24 @@ export function registerLifecycle(program: Command, ctx: () => CliContext): void
         return [`host ${st.host}`, ...rows, ...alarms].join('\n');
       });
       if (st.services.some((s) => s.state !== 'running')) process.exitCode = 1;
+    });
+
+  program
+    .command('restart [service]')
+    .description('drain and start again one service (or all of them, in order) through the watcher')
+    .action(async (service: string | undefined) => {
+      const c = ctx();
+      const { host, port } = c.load().config.watcher.listen;
+      let res: Response;
+      try {
+        res = await fetch(`http://${host}:${port}/restart${service ? `?service=${encodeURIComponent(service)}` : ''}`, { method: 'POST' });
+      } catch (err) {
+        throw new UsageError(`no watcher answers on ${host}:${port} (${(err as Error).message}); is it running?`, 1);
+      }
+      const body = (await res.json()) as Status & { error?: string };
+      if (res.status === 404) throw new UsageError(body.error ?? `no service ${service}`, 1);
+      if (!res.ok) throw new UsageError(`restart failed: ${body.error ?? res.status}`, 1);
+      c.print(body, () => `${service ?? 'every service'} restarted`);
     });
 
   program
