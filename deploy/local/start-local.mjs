@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The local stack (`npm start`): slapd and redis-server in ./var with the demo domain, on the
-// DESIGN ports, in the foreground; the watcher runs the store, relay and MMP (and restarts them);
-// Ctrl-C stops everything.
+// The local stack (`npm start`): the watcher in the foreground runs slapd and redis-server in
+// ./var with the demo domain, then the store, relay and MMP, on the DESIGN ports, and probes and
+// restarts all of them; Ctrl-C stops everything (the watcher drains the tiers, then the daemons).
+// slapd and redis-server are given to the watcher as watcher.daemons (TIERMAIL_WATCHER__DAEMONS).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -80,9 +81,9 @@ for (const [name, port] of checks) {
 const children = [];
 let stopping = false;
 
-function start(name, cmd, args) {
+function start(name, cmd, args, env = process.env) {
   // Own process groups: Ctrl-C reaches this script only, which then stops them in order.
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`local: ${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping the stack\n`);
@@ -126,21 +127,34 @@ if (!existsSync(join(ldapDir, 'slapd.d'))) {
     binaries,
   });
 }
-const slapd = start('slapd', binaries.slapd, slapdArgs({ confDir: join(ldapDir, 'slapd.d') }, [`ldap://127.0.0.1:${ldapPort}/`]));
-
 const redisDir = join(varDir, 'redis');
 mkdirSync(redisDir, { recursive: true });
-const redis = start('redis-server', 'redis-server', [
-  '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir,
-  '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
-]);
+const daemons = [
+  {
+    name: 'slapd',
+    command: binaries.slapd,
+    // slapdArgs keeps slapd in the foreground (-d), as the watcher needs.
+    args: slapdArgs({ confDir: join(ldapDir, 'slapd.d') }, [`ldap://127.0.0.1:${ldapPort}/`]),
+    probe: { kind: 'ldap', host: '127.0.0.1', port: ldapPort },
+  },
+  {
+    name: 'redis',
+    command: 'redis-server',
+    args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'],
+    probe: { kind: 'redis', host: '127.0.0.1', port: redisPort },
+  },
+];
 
 try {
-  await waitPort('slapd', ldapPort, slapd);
-  await waitPort('redis-server', redisPort, redis);
-  // The watcher starts the store, the MMP and the relay, probes and restarts them, and stops
-  // them in reverse order when it is stopped (Ctrl-C here).
-  const watcher = start('watcher', process.execPath, [join(root, 'packages', 'watcher', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost']);
+  // The watcher starts slapd and redis-server, then the store, the relay and the MMP, each once
+  // the one before answers; it probes and restarts them, and stops them in reverse order when
+  // it is stopped (Ctrl-C here).
+  const watcher = start('watcher', process.execPath, [join(root, 'packages', 'watcher', 'dist', 'main.js'), '-c', configFile, '--host', 'localhost'], {
+    ...process.env,
+    TIERMAIL_WATCHER__DAEMONS: JSON.stringify(daemons),
+  });
+  await waitPort('slapd', ldapPort, watcher);
+  await waitPort('redis-server', redisPort, watcher);
   await waitPort('store (LMTP)', config.store.lmtp.port, watcher);
   if (imapPort) await waitPort('store (IMAP)', imapPort, watcher);
   if (mmpPort) await waitPort('mmp (IMAP)', mmpPort, watcher);

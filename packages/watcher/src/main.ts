@@ -38,6 +38,7 @@ const services = servicesFor(config, host, root, configFile).map(
   (s) => new Supervised(s, config, (a) => alarms.raise(a), logger, control, restartGroup),
 );
 const history = new History(w.checkIntervalMs);
+let stopping = false;
 
 const http = await startStatusServer(w.listen.host, w.listen.port, {
   status: () => ({ host, maintenance: control.maintenance, services: services.map((s) => s.status()), alarms: alarms.recent, disks }),
@@ -73,7 +74,13 @@ if (config.metrics.enabled) {
   );
 }
 logger.info({ port: http.port, services: services.map((s) => s.spec.name) }, 'watcher started');
-for (const s of services) s.start();
+// Dependency order: each one answering its probes before the next starts (the directory and
+// Redis before the tiers), but a slow one does not keep the rest down for ever.
+for (const s of services) {
+  if (stopping) break;
+  s.start();
+  if (!(await s.ready(w.probeRestartMs))) logger.warn({ service: s.spec.name }, 'watcher: not answering yet; starting the next service anyway');
+}
 
 // Disks, the relay queue and the chart samples, every checkIntervalMs.
 const paths = watchedPaths(config, host);
@@ -103,7 +110,6 @@ const check = async (): Promise<void> => {
 const checkTimer = setInterval(() => void check().catch((err: unknown) => logger.warn({ err }, 'watcher: checks failed')), w.checkIntervalMs);
 setTimeout(() => void check().catch(() => undefined), Math.min(5000, w.checkIntervalMs)).unref();
 
-let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;

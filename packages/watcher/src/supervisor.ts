@@ -118,6 +118,21 @@ export class Supervised {
     }, wait);
   }
 
+  /**
+   * Waits until the service answers its probes (probing every 250 ms), at most `timeoutMs`:
+   * the next service in dependency order starts only once this one is up. False on timeout.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.state === 'failed' || this.state === 'stopped') return false;
+      await this.probeOnce();
+      if (this.state === 'running' && (this.lastProbe?.ok ?? true)) return true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  }
+
   /** An operator's (or a group's) restart: drain, start again; not counted as a failure. */
   async restart(): Promise<void> {
     await this.stop();
