@@ -30,6 +30,8 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { cleanup, descendants, guard, start, stop, trackDir } from './lib/procs.mjs';
 import { runLoad } from './lib/lmtp-load.mjs';
+import { freePort, waitGreeting } from './lib/net.mjs';
+import { dovecotVersion, ensureDovecot, startDovecot } from './lib/dovecot.mjs';
 import { fileSystemOf, fmt, machine, writeSection } from './lib/report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -110,45 +112,6 @@ guard();
 const log = (msg) => process.stdout.write(`${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until something on port sends a 220 greeting (then says QUIT). */
-async function waitGreeting(port, child, what, timeoutMs = 30000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${child.output()}`);
-    const line = await new Promise((resolve) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      let buf = '';
-      s.setEncoding('latin1');
-      s.on('data', (d) => {
-        buf += d;
-        if (buf.includes('\r\n')) {
-          s.end('QUIT\r\n');
-          resolve(buf.slice(0, buf.indexOf('\r\n')));
-        }
-      });
-      s.on('error', () => resolve(''));
-      s.setTimeout(2000, () => {
-        s.destroy();
-        resolve('');
-      });
-    });
-    if (line.startsWith('220')) return;
-    if (Date.now() > until) throw new Error(`${what} did not greet on port ${port}:\n${child.output()}`);
-    await sleep(100);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // CPU time of a server: its live processes, plus the children it has already reaped.
 
@@ -190,151 +153,6 @@ function treeCpuMs(pid) {
     if (f) ticks += Number(f[11]) + Number(f[12]);
   }
   return (ticks * 1000) / CLK_TCK;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dovecot
-
-function which(cmd) {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : '';
-}
-
-function dovecotBinary() {
-  for (const p of [which('dovecot'), '/usr/sbin/dovecot']) if (p && existsSync(p)) return p;
-  return '';
-}
-
-function dovecotPresent() {
-  return dovecotBinary() !== '' && existsSync('/usr/lib/dovecot/lmtp');
-}
-
-function systemdActive(unit) {
-  if (!existsSync('/run/systemd/system')) return false;
-  return spawnSync('systemctl', ['is-active', '--quiet', unit]).status === 0;
-}
-
-/** Installs dovecot-core and dovecot-lmtpd from Debian when missing (as root). The package's
- * own service is not used: if the install started it, it is stopped and disabled again. */
-function ensureDovecot() {
-  if (dovecotPresent()) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error('Dovecot is not installed; run as root, or install the Debian packages dovecot-core and dovecot-lmtpd');
-  }
-  const wasActive = systemdActive('dovecot');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'dovecot-core', 'dovecot-lmtpd'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  log('installing dovecot-core and dovecot-lmtpd (apt-get)');
-  let r = install();
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    r = install();
-  }
-  if (r.status !== 0 || !dovecotPresent()) throw new Error('apt-get could not install dovecot-core and dovecot-lmtpd');
-  if (!wasActive && systemdActive('dovecot')) {
-    log('stopping and disabling the dovecot service the package started (the benchmark runs its own)');
-    spawnSync('systemctl', ['disable', '--now', 'dovecot.service', 'dovecot.socket'], { stdio: 'ignore' });
-  }
-}
-
-function dovecotVersion() {
-  try {
-    return execFileSync(dovecotBinary(), ['--version'], { encoding: 'utf8' }).trim().split(' ')[0];
-  } catch {
-    return 'unknown';
-  }
-}
-
-/**
- * A Dovecot of our own: LMTP only, on a loopback port, everything (base_dir, state, logs, mail)
- * under dir. Any user@example.test is accepted (static passdb and userdb). Mail belongs to an
- * unprivileged user (nobody when run as root, else ourselves), as with a virtual-mail uid.
- * Everything else, fsync behaviour (mail_fsync = optimized) included, is Dovecot's default.
- */
-function dovecotConfig(dir, port, format) {
-  const root = process.getuid?.() === 0;
-  const me = userInfo();
-  const mailUser = root ? 'nobody' : me.username;
-  const mailGroup = root ? (spawnSync('getent', ['group', 'nogroup']).status === 0 ? 'nogroup' : 'nobody') : String(process.getgid());
-  const location = format === 'sdbox' ? 'sdbox:~/sdbox' : 'maildir:~/Maildir';
-  const lines = [
-    `# written by bench/lmtp.mjs`,
-    `instance_name = tiermail-bench-${process.pid}`,
-    `base_dir = ${dir}/run`,
-    `state_dir = ${dir}/state`,
-    `protocols = lmtp`,
-    `listen = 127.0.0.1`,
-    `ssl = no`,
-    `log_path = ${dir}/dovecot.log`,
-    `mail_location = ${location}`,
-    ...(root ? [] : [`default_internal_user = ${me.username}`, `default_login_user = ${me.username}`]),
-    `passdb {`,
-    `  driver = static`,
-    `  args = nopassword=y`,
-    `}`,
-    `userdb {`,
-    `  driver = static`,
-    `  args = uid=${mailUser} gid=${mailGroup} home=${dir}/mail/%d/%n allow_all_users=yes`,
-    `}`,
-    `service lmtp {`,
-    `  inet_listener lmtp {`,
-    `    address = 127.0.0.1`,
-    `    port = ${port}`,
-    `  }`,
-    `}`,
-    ``,
-  ];
-  return { text: lines.join('\n'), mailUser, mailGroup };
-}
-
-async function startDovecot(dir, format) {
-  const port = await freePort();
-  for (const d of ['run', 'state', 'mail']) mkdirSync(join(dir, d), { recursive: true });
-  // Dovecot's unprivileged processes must reach base_dir and the mail directory.
-  chmodSync(dir, 0o755);
-  const conf = dovecotConfig(dir, port, format);
-  if (process.getuid?.() === 0) {
-    const uid = Number(execFileSync('id', ['-u', conf.mailUser], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('getent', ['group', conf.mailGroup], { encoding: 'utf8' }).split(':')[2]);
-    chownSync(join(dir, 'mail'), uid, gid);
-  }
-  const file = join(dir, 'dovecot.conf');
-  writeFileSync(file, conf.text);
-  const child = start(dovecotBinary(), ['-F', '-c', file]);
-  await waitGreeting(port, child, 'dovecot');
-  return {
-    port,
-    child,
-    stop: () => stop(child, 10000),
-    /** Messages on disk, per Dovecot's format: maildir files in new/ and cur/, sdbox m.* files. */
-    count: () => {
-      let n = 0;
-      const domainDir = join(dir, 'mail', 'example.test');
-      const users = existsSync(domainDir) ? readdirSync(domainDir) : [];
-      for (const u of users) {
-        if (format === 'maildir') {
-          for (const sub of ['new', 'cur']) {
-            const p = join(domainDir, u, 'Maildir', sub);
-            if (existsSync(p)) n += readdirSync(p).length;
-          }
-        } else {
-          const p = join(domainDir, u, 'sdbox', 'mailboxes', 'INBOX', 'dbox-Mails');
-          if (existsSync(p)) n += readdirSync(p).filter((f) => f.startsWith('u.')).length;
-        }
-      }
-      return n;
-    },
-    errors: () => {
-      try {
-        return readFileSync(join(dir, 'dovecot.log'), 'utf8')
-          .split('\n')
-          .filter((l) => /(Error|Fatal|Panic):/.test(l));
-      } catch {
-        return [];
-      }
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,7 +407,7 @@ async function main() {
     fs: fileSystemOf(cfg.base),
   };
   if (cfg.only.includes('dovecot')) ensureDovecot();
-  info.dovecot = cfg.only.includes('dovecot') || dovecotPresent() ? dovecotVersion() : 'not installed';
+  info.dovecot = dovecotVersion();
   const m = info.machine;
   log(`lmtp bench: ${m.cores} cores, ${m.cpu}, Node ${m.node}, Dovecot ${info.dovecot}, data on ${info.fs}`);
   log(`  ${cfg.sessions} sessions, ${cfg.users} users, ${cfg.size} B, ${cfg.warmupMs / 1000} s warm-up + ${cfg.durationMs / 1000} s, rounds ${cfg.rounds}`);

@@ -16,6 +16,8 @@ import { startStore, type StoreHandle } from '../harness/store.js';
 import { inbox, waitFor } from '../mta/helpers.js';
 
 let slapd: SlapdHandle;
+/** Stops the watcher this test started, even when the test failed half-way. */
+let stopWatcher: () => Promise<unknown> = async () => undefined;
 let redis: RedisHandle;
 let store: StoreHandle;
 before(async () => {
@@ -24,6 +26,7 @@ before(async () => {
   await store.stop(); // down while the mail arrives
 });
 after(async () => {
+  await stopWatcher().catch(() => undefined);
   await store?.stop().catch(() => undefined);
   await store?.cleanup();
   await redis?.stop();
@@ -53,6 +56,7 @@ test('tiermail stop keeps queued mail in the spool; the next tiermail start deli
     }),
   );
   const cli = (...args: string[]) => runCli(['-c', configFile, '--host', 'r1', ...args]);
+  stopWatcher = () => cli('stop');
   assert.equal((await cli('start')).code, 0);
   const relayUp = async (): Promise<boolean> => {
     const r = await cli('--json', 'status');

@@ -39,6 +39,7 @@ export async function listen<C>(opts: ListenerOptions, create: (socket: Socket) 
       return;
     }
     perAddress.set(remote, count);
+    socket.setNoDelay(true);
     connections.set(socket, create(socket));
     socket.on('close', () => {
       connections.delete(socket);
@@ -53,7 +54,9 @@ export async function listen<C>(opts: ListenerOptions, create: (socket: Socket) 
     server = createTlsServer({ ...opts.tls, ...(opts.tlsOptions ?? {}) }, onConnection);
     server.on('tlsClientError', (err) => opts.logger?.debug({ err: err.message }, `${opts.protocol} handshake failed`));
   } else {
-    server = createServer(onConnection);
+    // No Nagle: small protocol replies go out at once (pipelined commands would otherwise wait
+    // for the client's delayed ACK).
+    server = createServer({ noDelay: true }, onConnection);
   }
   server.maxConnections = opts.maxConnections ?? 10000;
   await new Promise<void>((resolve, reject) => {

@@ -44,6 +44,7 @@ export function parseMailLogLine(line: string): MailLogRecord | undefined {
 
 export class MailLog {
   private stream: WriteStream | undefined;
+  private corked = false;
 
   constructor(
     readonly file: string,
@@ -65,7 +66,19 @@ export class MailLog {
 
   write(input: MailLogInput): MailLogRecord {
     const record = mailLogRecordSchema.parse({ ...input, time: input.time ?? new Date().toISOString(), host: this.host });
-    this.stream?.write(`${JSON.stringify(record)}\n`);
+    const s = this.stream;
+    if (s) {
+      // Lines written in one turn of the event loop go to the file in one write.
+      if (!this.corked) {
+        this.corked = true;
+        s.cork();
+        setImmediate(() => {
+          this.corked = false;
+          s.uncork();
+        });
+      }
+      s.write(`${JSON.stringify(record)}\n`);
+    }
     return record;
   }
 

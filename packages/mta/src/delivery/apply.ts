@@ -125,6 +125,15 @@ export async function applyAnswers(
       events.push(() => deps.mailLog.deferred(env, r, a.text, remote));
     }
   });
+  // Done with it (nobody pending, no notice owed): the message is removed without rewriting
+  // its envelope first. If a crash undoes the removal, the message is delivered again and the
+  // stores drop the repeat by its delivery id; nothing is lost and nothing doubled.
+  const done = !env.recipients.some((r) => r.status.state === 'pending' || r.status.dsn === 'pending');
+  if (done) {
+    for (const e of events) e();
+    await deps.spool.finish(env);
+    return { kind: 'done', delivered, failed };
+  }
   await deps.spool.writeEnvelope(env);
   for (const e of events) e();
   if (redirected > 0) {

@@ -1,0 +1,153 @@
+// A private Dovecot for the benchmarks (Debian dovecot-core and dovecot-lmtpd, installed when
+// missing): LMTP on a loopback port, everything under one directory, maildir or sdbox.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitGreeting } from './net.mjs';
+import { start, stop } from './procs.mjs';
+
+const log = (msg) => process.stdout.write(`${msg}\n`);
+
+function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function dovecotBinary() {
+  for (const p of [which('dovecot'), '/usr/sbin/dovecot']) if (p && existsSync(p)) return p;
+  return '';
+}
+
+function dovecotPresent() {
+  return dovecotBinary() !== '' && existsSync('/usr/lib/dovecot/lmtp');
+}
+
+function systemdActive(unit) {
+  if (!existsSync('/run/systemd/system')) return false;
+  return spawnSync('systemctl', ['is-active', '--quiet', unit]).status === 0;
+}
+
+/** Installs dovecot-core and dovecot-lmtpd from Debian when missing (as root). The package's
+ * own service is not used: if the install started it, it is stopped and disabled again. */
+export function ensureDovecot() {
+  if (dovecotPresent()) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error('Dovecot is not installed; run as root, or install the Debian packages dovecot-core and dovecot-lmtpd');
+  }
+  const wasActive = systemdActive('dovecot');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'dovecot-core', 'dovecot-lmtpd'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  log('installing dovecot-core and dovecot-lmtpd (apt-get)');
+  let r = install();
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    r = install();
+  }
+  if (r.status !== 0 || !dovecotPresent()) throw new Error('apt-get could not install dovecot-core and dovecot-lmtpd');
+  if (!wasActive && systemdActive('dovecot')) {
+    log('stopping and disabling the dovecot service the package started (the benchmark runs its own)');
+    spawnSync('systemctl', ['disable', '--now', 'dovecot.service', 'dovecot.socket'], { stdio: 'ignore' });
+  }
+}
+
+export function dovecotVersion() {
+  try {
+    return execFileSync(dovecotBinary(), ['--version'], { encoding: 'utf8' }).trim().split(' ')[0];
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * A Dovecot of our own: LMTP only, on a loopback port, everything (base_dir, state, logs, mail)
+ * under dir. Any user@example.test is accepted (static passdb and userdb). Mail belongs to an
+ * unprivileged user (nobody when run as root, else ourselves), as with a virtual-mail uid.
+ * Everything else, fsync behaviour (mail_fsync = optimized) included, is Dovecot's default.
+ */
+export function dovecotConfig(dir, port, format) {
+  const root = process.getuid?.() === 0;
+  const me = userInfo();
+  const mailUser = root ? 'nobody' : me.username;
+  const mailGroup = root ? (spawnSync('getent', ['group', 'nogroup']).status === 0 ? 'nogroup' : 'nobody') : String(process.getgid());
+  const location = format === 'sdbox' ? 'sdbox:~/sdbox' : 'maildir:~/Maildir';
+  const lines = [
+    `# written by bench/lmtp.mjs`,
+    `instance_name = tiermail-bench-${process.pid}`,
+    `base_dir = ${dir}/run`,
+    `state_dir = ${dir}/state`,
+    `protocols = lmtp`,
+    `listen = 127.0.0.1`,
+    `ssl = no`,
+    `log_path = ${dir}/dovecot.log`,
+    `mail_location = ${location}`,
+    ...(root ? [] : [`default_internal_user = ${me.username}`, `default_login_user = ${me.username}`]),
+    `passdb {`,
+    `  driver = static`,
+    `  args = nopassword=y`,
+    `}`,
+    `userdb {`,
+    `  driver = static`,
+    `  args = uid=${mailUser} gid=${mailGroup} home=${dir}/mail/%d/%n allow_all_users=yes`,
+    `}`,
+    `service lmtp {`,
+    `  inet_listener lmtp {`,
+    `    address = 127.0.0.1`,
+    `    port = ${port}`,
+    `  }`,
+    `}`,
+    ``,
+  ];
+  return { text: lines.join('\n'), mailUser, mailGroup };
+}
+
+export async function startDovecot(dir, format) {
+  const port = await freePort();
+  for (const d of ['run', 'state', 'mail']) mkdirSync(join(dir, d), { recursive: true });
+  // Dovecot's unprivileged processes must reach base_dir and the mail directory.
+  chmodSync(dir, 0o755);
+  const conf = dovecotConfig(dir, port, format);
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', conf.mailUser], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('getent', ['group', conf.mailGroup], { encoding: 'utf8' }).split(':')[2]);
+    chownSync(join(dir, 'mail'), uid, gid);
+  }
+  const file = join(dir, 'dovecot.conf');
+  writeFileSync(file, conf.text);
+  const child = start(dovecotBinary(), ['-F', '-c', file]);
+  await waitGreeting(port, child, 'dovecot');
+  return {
+    port,
+    child,
+    stop: () => stop(child, 10000),
+    /** Messages on disk, per Dovecot's format: maildir files in new/ and cur/, sdbox m.* files. */
+    count: () => {
+      let n = 0;
+      const domainDir = join(dir, 'mail', 'example.test');
+      const users = existsSync(domainDir) ? readdirSync(domainDir) : [];
+      for (const u of users) {
+        if (format === 'maildir') {
+          for (const sub of ['new', 'cur']) {
+            const p = join(domainDir, u, 'Maildir', sub);
+            if (existsSync(p)) n += readdirSync(p).length;
+          }
+        } else {
+          const p = join(domainDir, u, 'sdbox', 'mailboxes', 'INBOX', 'dbox-Mails');
+          if (existsSync(p)) n += readdirSync(p).filter((f) => f.startsWith('u.')).length;
+        }
+      }
+      return n;
+    },
+    errors: () => {
+      try {
+        return readFileSync(join(dir, 'dovecot.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /(Error|Fatal|Panic):/.test(l));
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
