@@ -23,7 +23,7 @@ export interface Stack {
 
 export async function startStack(relay: Partial<RelayOptions> = {}, zone: Record<string, ZoneEntry> = {}): Promise<Stack> {
   const [slapd, redis, dns] = await Promise.all([startSlapd({ demo: true, mailHost: 'store1' }), startRedis(), startDns(zone)]);
-  const store = await startStore({ workers: 1, redisPort: redis.port });
+  const store = await startStore({ workers: 1, redisPort: redis.port, ldapUrl: slapd.url });
   const r = await startRelay({
     ldapUrl: slapd.url,
     redisPort: redis.port,

@@ -83,8 +83,8 @@ test('forwarding: mailbox copy, a local target delivered, a remote target in a d
   await ldap.modify(carol, [replace('mailDeliveryOption', ['mailbox'])]);
 });
 
-test('Redis FLUSHALL with 50 messages waiting for a store that is down: all 50 delivered after resync', async () => {
-  const N = 50;
+test('Redis FLUSHALL with 200 messages waiting for a store that is down: all 200 delivered after resync', async () => {
+  const N = 200;
   const before = inbox(stack.store, 'alice@example.test').length;
   await stack.store.stop();
   const t = transport(stack.relay.port);
