@@ -4,10 +4,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { aptEnsure } from './apt.mjs';
 import { freePort, waitGreeting } from './net.mjs';
 import { start, stop } from './procs.mjs';
 
-const log = (msg) => process.stdout.write(`${msg}\n`);
 
 function which(cmd) {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -23,33 +23,9 @@ function dovecotPresent() {
   return dovecotBinary() !== '' && existsSync('/usr/lib/dovecot/lmtp');
 }
 
-function systemdActive(unit) {
-  if (!existsSync('/run/systemd/system')) return false;
-  return spawnSync('systemctl', ['is-active', '--quiet', unit]).status === 0;
-}
-
-/** Installs dovecot-core and dovecot-lmtpd from Debian when missing (as root). The package's
- * own service is not used: if the install started it, it is stopped and disabled again. */
+/** Installs dovecot-core and dovecot-lmtpd from Debian when missing (as root). */
 export function ensureDovecot() {
-  if (dovecotPresent()) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error('Dovecot is not installed; run as root, or install the Debian packages dovecot-core and dovecot-lmtpd');
-  }
-  const wasActive = systemdActive('dovecot');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'dovecot-core', 'dovecot-lmtpd'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  log('installing dovecot-core and dovecot-lmtpd (apt-get)');
-  let r = install();
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    r = install();
-  }
-  if (r.status !== 0 || !dovecotPresent()) throw new Error('apt-get could not install dovecot-core and dovecot-lmtpd');
-  if (!wasActive && systemdActive('dovecot')) {
-    log('stopping and disabling the dovecot service the package started (the benchmark runs its own)');
-    spawnSync('systemctl', ['disable', '--now', 'dovecot.service', 'dovecot.socket'], { stdio: 'ignore' });
-  }
+  aptEnsure({ packages: ['dovecot-core', 'dovecot-lmtpd'], present: dovecotPresent, service: 'dovecot', units: ['dovecot.service', 'dovecot.socket'] });
 }
 
 export function dovecotVersion() {

@@ -5,22 +5,14 @@ import { connect, createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchImap, pct } from './imap-client.mjs';
+import { freePort } from './net.mjs';
 import { descendants, start, stop } from './procs.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** cfg: { users, messages, clients, durationMs, idle }; users: addresses; core: @tiermail/core. */
 export function imapBench({ cfg, users, password, core, root, cpuProf }) {
-  function freePort() {
-    return new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-    });
-  }
+
 
   async function waitBanner(port, child, what, prefix) {
     const until = Date.now() + 30000;

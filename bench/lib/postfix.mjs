@@ -2,37 +2,18 @@
 // its own service left off): its own config_directory, queue_directory and data_directory in a
 // temporary directory, SMTP on a loopback port, every recipient of the bench domain handed to
 // an LMTP server (Dovecot) with virtual_transport. Everything else is Postfix's default.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { aptEnsure } from './apt.mjs';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-const log = (msg) => process.stdout.write(`${msg}\n`);
 
 export function postfixPresent() {
   return existsSync('/usr/sbin/postfix') && existsSync('/usr/lib/postfix/sbin/master');
 }
 
-function systemdActive(unit) {
-  if (!existsSync('/run/systemd/system')) return false;
-  return spawnSync('systemctl', ['is-active', '--quiet', unit]).status === 0;
-}
-
 export function ensurePostfix() {
-  if (postfixPresent()) return;
-  if (process.getuid?.() !== 0) throw new Error('Postfix is not installed; run as root, or install the Debian package postfix');
-  const wasActive = systemdActive('postfix');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // "No configuration": the package installs without setting up (or starting) a mail system.
-  spawnSync('debconf-set-selections', { input: 'postfix postfix/main_mailer_type select No configuration\n', env });
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'postfix'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  log('installing postfix (apt-get)');
-  let r = install();
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    r = install();
-  }
-  if (r.status !== 0 || !postfixPresent()) throw new Error('apt-get could not install postfix');
-  if (!wasActive && systemdActive('postfix')) spawnSync('systemctl', ['disable', '--now', 'postfix.service'], { stdio: 'ignore' });
+  aptEnsure({ packages: ['postfix'], present: postfixPresent, service: 'postfix', preseed: 'postfix postfix/main_mailer_type select No configuration' });
 }
 
 export function postfixVersion() {
