@@ -21,6 +21,8 @@ export interface StoreOptions {
   store?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   dir?: string;
+  /** Its host name in the config (default store1): a second store is store2. */
+  host?: string;
 }
 
 export interface StoreHandle {
@@ -54,7 +56,7 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
     configFile,
     stringify({
       deployment: { postmaster: 'postmaster@example.test' },
-      hosts: { store1: { roles: ['store'], address: '127.0.0.1' } },
+      hosts: { [opts.host ?? 'store1']: { roles: ['store'], address: '127.0.0.1' } },
       directory: {
         urls: [opts.ldapUrl ?? 'ldap://127.0.0.1:1'],
         baseDn: 'o=tiermail',
@@ -70,13 +72,13 @@ export async function startStore(opts: StoreOptions = {}): Promise<StoreHandle> 
       store: { lmtp: { host: '127.0.0.1', port }, imap: { host: '127.0.0.1', port: imapPort }, pop3: { host: '127.0.0.1', port: pop3Port }, workers: opts.workers ?? 2, ...opts.store },
     }),
   );
-  const config = loadConfig({ file: configFile, host: 'store1' }).config;
+  const config = loadConfig({ file: configFile, host: opts.host ?? 'store1' }).config;
   let child: ChildProcess | undefined;
   let out: () => string = () => '';
   let tracked: ReturnType<typeof track> | undefined;
 
   const start = async (): Promise<void> => {
-    const c = spawn(process.execPath, [join(repoRoot, 'packages/store/dist/main.js'), '-c', configFile, '--host', 'store1'], {
+    const c = spawn(process.execPath, [join(repoRoot, 'packages/store/dist/main.js'), '-c', configFile, '--host', opts.host ?? 'store1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so kill() can take the primary and its workers at once.
       detached: true,

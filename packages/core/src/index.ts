@@ -13,3 +13,4 @@ export * from './graceful-close.js';
 export * from './login-policy.js';
 export * from './listener.js';
 export { tlsMaterial, type TlsMaterial } from './tls.js';
+export { storeAddress, type StoreAddress } from './store-address.js';

@@ -23,7 +23,8 @@ export interface LoginRequest {
 }
 
 /** RFC 5530 response codes; POP3 maps them to its own (RFC 3206). */
-export type LoginRefusal = 'AUTHENTICATIONFAILED' | 'AUTHORIZATIONFAILED' | 'CONTACTADMIN' | 'PRIVACYREQUIRED';
+/** UNAVAILABLE: try again later (the mailbox is being moved, the store is draining). */
+export type LoginRefusal = 'AUTHENTICATIONFAILED' | 'AUTHORIZATIONFAILED' | 'CONTACTADMIN' | 'PRIVACYREQUIRED' | 'UNAVAILABLE';
 
 export type LoginResult =
   | { ok: true; /** Canonical "uid@domain", the store's mailbox key. */ user: string; /** The proxy admin, for a proxy login. */ proxiedBy?: string }

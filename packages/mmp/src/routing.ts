@@ -1,24 +1,8 @@
-// Where a user's store takes IMAP: the user's mailHost names a host of the deployment
-// (hosts.<mailHost>.address and store.imap.port, or that host's override of it); a mailHost
-// that is not in hosts is taken as a DNS name with the default store IMAP port.
-import { z } from 'zod';
-import type { Config } from '@tiermail/core';
+// Routing at the MMP: where a user's store takes IMAP or POP3 (core's storeAddress, from the
+// user's mailHost), and the domain of a bare user name per listening address.
+import { storeAddress, type Config, type StoreAddress } from '@tiermail/core';
 
-const listen = z.object({ host: z.string().optional(), port: z.number().int().optional() }).partial().nullable();
-const storeOverride = z.object({ store: z.object({ imap: listen, pop3: listen }).partial() }).partial();
-
-export interface StoreAddress {
-  host: string;
-  port: number;
-}
-
-export function storeAddress(config: Config, mailHost: string, service: 'imap' | 'pop3'): StoreAddress | null {
-  const entry = config.hosts[mailHost];
-  const over = storeOverride.safeParse(entry?.overrides ?? {});
-  const port = (over.success ? over.data.store?.[service]?.port : undefined) ?? config.store[service]?.port;
-  if (port === undefined) return null;
-  return { host: entry?.address ?? mailHost, port };
-}
+export { storeAddress, type StoreAddress };
 
 /** A bare user name ("alice") gets the virtual domain of the address the client connected
  * to (mmp.virtualDomains), so one MMP can serve several domains on several addresses. */

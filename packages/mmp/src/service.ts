@@ -3,7 +3,19 @@
 // directory and the login policy. The cluster primary (main.ts) runs several on shared ports.
 import { hostname as osHostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import { closeGracefully, createLogger, Directory, DirectoryLogin, listen, tlsMaterial, type Config, type Logger } from '@tiermail/core';
+import {
+  closeGracefully,
+  createLogger,
+  createRedis,
+  Directory,
+  DirectoryLogin,
+  followDirectoryInvalidations,
+  listen,
+  tlsMaterial,
+  type Config,
+  type Logger,
+  type RedisClient,
+} from '@tiermail/core';
 import { ProxyConnection } from './imap/proxy.js';
 import { LoginFailures } from './limits.js';
 import { Pop3ProxyConnection } from './pop3/proxy.js';
@@ -25,6 +37,14 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const host = opts.host ?? osHostname();
   const logger = opts.logger ?? createLogger({ service: 'mmp', host, level: config.log.level });
   const directory = new Directory(config.directory, { logger });
+  // mailHost switches (user moves) reach the routing cache at once, not after its TTL.
+  let invalidations: RedisClient | undefined;
+  try {
+    invalidations = createRedis(config.redis, { usePrefix: false, connectionName: `mmp-${host}-${process.pid}-dir`, onError: () => undefined });
+    followDirectoryInvalidations(directory, invalidations, config.redis.keyPrefix, logger);
+  } catch (err) {
+    logger.warn({ err }, 'directory invalidations not followed: cannot create the Redis client');
+  }
   // The MMP is not a trusted proxy for itself: proxy logins arrive at the stores, not here.
   const login = countedLogin(new DirectoryLogin(directory, { plaintextAuth: config.mmp.plaintextAuth, proxyAdmins: [], proxyTrustedNetworks: [] }));
   const material = tlsMaterial(config);
@@ -35,6 +55,7 @@ export async function startMmpService(opts: { config: Config; host?: string; log
   const out: MmpService = {
     async stop(graceMs = 10000) {
       await Promise.all([...servers.map((l) => closeGracefully(l.server, l.connections, graceMs, () => undefined)), ...submissions.map((s) => s.close())]);
+      invalidations?.disconnect();
       await directory.close();
     },
   };

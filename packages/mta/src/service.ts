@@ -4,7 +4,7 @@
 // small installs).
 import { hostname as osHostname } from 'node:os';
 import type { Worker } from 'bullmq';
-import { createLogger, createRedis, Directory, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
+import { createLogger, createRedis, Directory, followDirectoryInvalidations, MailLog, type Config, type Logger, type RedisClient } from '@tiermail/core';
 import { ConnectionPool } from './client/pool.js';
 import type { DeliveryDeps } from './delivery/apply.js';
 import { settleAndFinish } from './delivery/apply.js';
@@ -66,6 +66,9 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
     onError: (err) => logger.debug({ err: err.message }, 'redis unavailable'),
   });
   const queues = new JobQueues(redis, host, settings.queuePrefix);
+  // mailHost switches (user moves) reach the directory cache at once, not after its TTL.
+  const invalidations = createRedis(config.redis, { usePrefix: false, connectionName: `relay-${host}-${role}-${process.pid}-dir`, onError: () => undefined });
+  followDirectoryInvalidations(directory, invalidations, config.redis.keyPrefix, logger);
 
   let listeners: NamedListener[] = [];
   if (role !== 'jobs') {
@@ -195,6 +198,7 @@ export async function startRelayService(opts: RelayServiceOptions): Promise<Rela
       await Promise.all(pools.map((p) => p.close()));
       await queues.close().catch(() => undefined);
       redis.disconnect();
+      invalidations.disconnect();
       await directory.close();
       await fileLog?.close();
     },

@@ -6,6 +6,8 @@ import { createLogger, createRedis, Directory, MailLog, tlsMaterial, type Config
 import { DirectoryLogin } from './access/login.js';
 import { UserSessionLimit } from './access/user-limit.js';
 import { StoreChanges } from './changes.js';
+import { MoveStates, type MoveLookup } from './moves.js';
+import { refuseMovedUsers } from './moves-login.js';
 import { MessageStore } from './engine/index.js';
 import { EventPublisher, publishChange, type EventSink } from './events.js';
 import { storeMetrics, type ImapMetrics } from './metrics.js';
@@ -43,15 +45,19 @@ async function startAccess(
   logger: Logger,
   imapMetrics: ImapMetrics,
   events: EventSink,
+  moves: MoveLookup,
 ): Promise<{ servers: { imap?: ImapServer; imaps?: ImapServer; pop3?: Pop3Server; pop3s?: Pop3Server }; directory: Directory }> {
   const { config } = opts;
   const sc = config.store;
   const directory = new Directory(config.directory, { logger });
-  const login = new DirectoryLogin(directory, {
-    plaintextAuth: sc.plaintextAuth,
-    proxyAdmins: sc.proxyAuth.admins,
-    proxyTrustedNetworks: sc.proxyAuth.trustedNetworks,
-  });
+  const login = refuseMovedUsers(
+    new DirectoryLogin(directory, {
+      plaintextAuth: sc.plaintextAuth,
+      proxyAdmins: sc.proxyAuth.admins,
+      proxyTrustedNetworks: sc.proxyAuth.trustedNetworks,
+    }),
+    moves,
+  );
   const tls = tlsMaterial(config);
   const userLimit = new UserSessionLimit(sc.maxConnectionsPerUser);
   const common = {
@@ -60,6 +66,7 @@ async function startAccess(
     events,
     login,
     changes,
+    moves,
     hostname: host,
     idleTimeoutMs: sc.imapIdleTimeoutMs,
     maxConnectionsPerAddress: sc.maxConnectionsPerIp,
@@ -128,6 +135,10 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     logger.warn({ err }, 'change feed limited to this process: cannot create the Redis client');
   }
   const changes = new StoreChanges(config.redis.keyPrefix, redis, subscriber, logger);
+  const moves = new MoveStates(host, config.redis.keyPrefix, redis, subscriber, logger);
+  await moves.start();
+  // A user's move state changed: their sessions hear it like a mailbox change (and end if moved).
+  moves.onChange((user) => changes.notify(user));
   const metrics = storeMetrics({ host });
   const store = MessageStore.open(config.store, {
     logger,
@@ -147,6 +158,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     idleTimeoutMs: config.store.idleTimeoutMs,
     maxLineLength: config.limits.maxLineLength,
     logger,
+    moves,
     ...(mailLog ? { mailLog } : {}),
     onOutcome: (env, i, outcome, _reply, size) => {
       metrics.delivery(outcome);
@@ -165,7 +177,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
     },
   });
   logger.info({ port: lmtp.port }, 'store LMTP listening');
-  const access = await startAccess(opts, store, changes, host, logger, metrics.imap, events);
+  const access = await startAccess(opts, store, changes, host, logger, metrics.imap, events, moves);
   return {
     lmtp,
     ...access.servers,

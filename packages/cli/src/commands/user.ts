@@ -1,6 +1,7 @@
-// tiermail user add | show | set | delete | passwd
+// tiermail user add | show | set | delete | passwd | move
 import type { Command } from 'commander';
-import { parseAttributeEdits } from '@tiermail/core';
+import { createLogger, parseAttributeEdits } from '@tiermail/core';
+import { moveUser } from './user-move.js';
 import { UsageError, type CliContext } from '../context.js';
 import { collect, readPassword, renderEntry, withProvisioner } from '../directory-admin.js';
 
@@ -99,5 +100,20 @@ export function registerUser(program: Command, ctx: () => CliContext): void {
       const password = await readPassword(opts);
       await withProvisioner(c, (p) => p.setPassword(who, password));
       c.print({ ok: true }, () => `password of ${who} changed`);
+    });
+
+  user
+    .command('move')
+    .argument('<user>', 'address or uid')
+    .requiredOption('--to <store>', 'the store host to move to (a host of the config with the store role)')
+    .description("move a user's mail to another store while they keep working (IMAP to both stores as mmp.proxyAdmin)")
+    .action(async (who: string, opts: { to: string }) => {
+      const c = ctx();
+      const config = c.load().config;
+      const quiet = c.opts.json === true;
+      const report = await moveUser(config, who, opts.to, createLogger({ service: 'cli', level: 'warn' }), (line) => {
+        if (!quiet) process.stderr.write(`${line}\n`);
+      });
+      c.print(report, () => `${report.user}: ${report.messages} messages in ${report.mailboxes} mailboxes moved from ${report.from} to ${report.to} in ${(report.ms / 1000).toFixed(1)} s`);
     });
 }

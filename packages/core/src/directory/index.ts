@@ -37,3 +37,4 @@ export {
 export { isServerFailure, isTimeout, OperationTimeoutError, ServerUnusableError } from './failures.js';
 export { LdapPool, type LdapSession, type PoolEvent, type PoolOptions } from './pool.js';
 export { serviceAccessAllows, ServiceAccessError } from './service-access.js';
+export { directoryInvalidationChannel, followDirectoryInvalidations, publishDirectoryInvalidation } from './invalidation.js';

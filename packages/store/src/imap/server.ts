@@ -88,6 +88,10 @@ class Connection {
         secure: opts.implicitTls === true,
         startTls: opts.tls !== undefined && opts.implicitTls !== true,
         ...(logger ? { logger } : {}),
+        onEvict: (text: string) => {
+          this.session.bye(text);
+          void this.sink.flush().then(() => this.end());
+        },
       },
       this.sink,
     );

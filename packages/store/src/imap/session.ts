@@ -3,6 +3,7 @@
 // Commands run strictly one after another (pipelined commands wait their turn); the receiver
 // is consulted lazily, so a raw AUTHENTICATE line or new literal limits after login apply to
 // exactly the input that follows the command that changed them.
+import type { MoveLookup } from '../moves.js';
 import type { Logger } from '@tiermail/core';
 import { capabilities } from './capabilities.js';
 import { Args } from './commands/args.js';
@@ -34,6 +35,10 @@ export interface ImapSessionOptions {
   userLimit?: UserSessionLimit;
   /** Where the session hears that the user's mailboxes changed elsewhere (IDLE). */
   changes?: ChangeFeed;
+  /** Users moved to another store: a session of one is ended when the move completes. */
+  moves?: MoveLookup;
+  /** Ends the connection with this BYE text (set by the server). */
+  onEvict?: (text: string) => void;
   /** While in IDLE, look for changes this often even without a notice (Redis down).
    * @defaultValue 15000 */
   idlePollMs?: number;
@@ -70,8 +75,8 @@ export class ImapSession {
   /** Extensions the client turned on with ENABLE (none are enable-able yet). */
   readonly enabled = new Set<string>();
   authFailures = 0;
-  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events'>> &
-    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events'>;
+  readonly opts: Required<Omit<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events' | 'moves' | 'onEvict'>> &
+    Pick<ImapSessionOptions, 'logger' | 'serverId' | 'changes' | 'userLimit' | 'metrics' | 'events' | 'moves' | 'onEvict'>;
   private readonly receiver: ImapReceiver;
   private pending: { tag: string; spec: CommandSpec; cont: Continuation } | null = null;
   private badInARow = 0;
@@ -218,7 +223,14 @@ export class ImapSession {
     this.opts.events?.publish({ type: 'Login', user, service: 'imap', client: this.opts.remoteAddress });
     this.loggedInAs = user;
     this.unwatch?.();
-    this.unwatch = this.opts.changes?.watch(user, () => this.onStoreChange()) ?? null;
+    this.unwatch = this.opts.changes?.watch(user, () => {
+      const move = this.opts.moves?.stateOf(user);
+      if (move?.state === 'moved' && this.opts.onEvict) {
+        this.opts.onEvict(`[UNAVAILABLE] Mailbox moved to another server; reconnect`);
+        return;
+      }
+      this.onStoreChange();
+    }) ?? null;
   }
 
   get idling(): boolean {

@@ -1,6 +1,7 @@
 // The LMTP command state machine (RFC 2033): command lines in, replies out. No sockets and no
 // storage here; server.ts streams DATA to the engine and asks replies.ts for the per-recipient
 // answers. RCPT parameters carry what the relay learnt from the directory (docs/lmtp.md).
+import type { MoveLookup } from '../moves.js';
 import { CommandSyntaxError, decodeXtext, parsePathAndParams, splitAddress, type PathAndParams } from '@tiermail/core';
 
 export interface LmtpRecipient {
@@ -29,6 +30,8 @@ export interface SessionOptions {
   maxMessageSize: number;
   /** Bad commands tolerated before the session is closed. */
   maxErrors?: number;
+  /** Users being moved to another store (451 while locked, 423 once moved). */
+  moves?: MoveLookup;
 }
 
 export type CommandResult =
@@ -184,6 +187,10 @@ export class LmtpSession {
       user: `${uid}@${domain || this.opts.defaultDomain.toLowerCase()}`,
       ...(folder !== undefined ? { folder } : {}),
     };
+    const move = this.opts.moves?.stateOf(rcpt.user);
+    if (move?.state === 'locked') return { kind: 'reply', reply: `451 4.2.1 <${parsed.address}> Mailbox is being moved, try again shortly` };
+    // The relay redirects the recipient to the store named here (see docs/lmtp.md).
+    if (move?.state === 'moved') return { kind: 'reply', reply: `423 4.3.2 <${parsed.address}> Mailbox moved to ${move.to}` };
     for (const [key, value] of parsed.params) {
       if (key === 'XQUOTA') {
         const m = /^(-?\d{1,18}),(-?\d{1,12})$/.exec(String(value));

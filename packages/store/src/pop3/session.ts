@@ -47,7 +47,7 @@ const err = (text: string, code?: string): Pop3Action => ({ kind: 'reply', text:
 
 /** RFC 5530 login refusals as RFC 3206 codes. */
 function popCode(code: LoginRefusal): string {
-  return code === 'CONTACTADMIN' ? 'SYS/PERM' : 'AUTH';
+  return code === 'CONTACTADMIN' ? 'SYS/PERM' : code === 'UNAVAILABLE' ? 'SYS/TEMP' : 'AUTH';
 }
 
 export class Pop3Session {
