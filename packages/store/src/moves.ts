@@ -47,25 +47,34 @@ export class MoveStates implements MoveLookup {
     private readonly logger?: Logger,
   ) {}
 
-  /** Loads every entry and follows changes. Without Redis, nobody is ever being moved. */
-  async start(): Promise<void> {
+  /**
+   * Follows changes and loads every entry, now and whenever Redis (re)connects; never waits
+   * for Redis. Without Redis, nobody is being moved.
+   */
+  start(): void {
     const channel = movesChannel(this.keyPrefix);
     if (this.subscriber) {
       this.subscriber.on('message', (ch: string, user: string) => {
         if (ch === channel) void this.reload(user);
       });
-      await this.subscriber.subscribe(channel).catch((err: unknown) => this.logger?.warn({ err }, 'moves: subscribe failed'));
+      this.subscriber.subscribe(channel).catch((err: unknown) => this.logger?.warn({ err }, 'moves: subscribe failed'));
     }
-    if (!this.reader) return;
-    try {
-      const all = await this.reader.hgetall(movesKey(this.keyPrefix));
-      for (const [user, v] of Object.entries(all)) {
-        const s = parse(v);
-        if (s) this.states.set(user.toLowerCase(), s);
+    const reader = this.reader;
+    if (!reader) return;
+    const loadAll = async (): Promise<void> => {
+      try {
+        const all = await reader.hgetall(movesKey(this.keyPrefix));
+        this.states.clear();
+        for (const [user, v] of Object.entries(all)) {
+          const s = parse(v);
+          if (s) this.states.set(user.toLowerCase(), s);
+        }
+      } catch (err) {
+        this.logger?.warn({ err }, 'moves: cannot read the move list (Redis unavailable)');
       }
-    } catch (err) {
-      this.logger?.warn({ err }, 'moves: cannot read the move list (Redis unavailable)');
-    }
+    };
+    reader.on('ready', () => void loadAll());
+    if (reader.status === 'ready') void loadAll();
   }
 
   private async reload(user: string): Promise<void> {

@@ -136,7 +136,7 @@ export async function startStoreService(opts: StoreServiceOptions): Promise<Stor
   }
   const changes = new StoreChanges(config.redis.keyPrefix, redis, subscriber, logger);
   const moves = new MoveStates(host, config.redis.keyPrefix, redis, subscriber, logger);
-  await moves.start();
+  moves.start();
   // A user's move state changed: their sessions hear it like a mailbox change (and end if moved).
   moves.onChange((user) => changes.notify(user));
   const metrics = storeMetrics({ host });
