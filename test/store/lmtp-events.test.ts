@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { MessageStore } from '@tiermail/store';
+import { MessageStore, publishChange } from '@tiermail/store';
 import { parseMailLogLine } from '@tiermail/core';
 import { startRedis } from '../harness/redis.js';
 import { startStore } from '../harness/store.js';
 import { LmtpClient, message } from '../harness/lmtp-client.js';
 
-test('deliveries publish NewMsg and OverQuota, warn once at 90% and log S records', async () => {
+test('deliveries publish NewMsg and OverQuota, warn once at 90% and log S records; removals after a refusal give UnderQuota', async () => {
   const redis = await startRedis();
   const store = await startStore({ workers: 1, redisPort: redis.port });
   const sub = new Redis({ port: redis.port, host: '127.0.0.1' });
@@ -53,6 +53,24 @@ test('deliveries publish NewMsg and OverQuota, warn once at 90% and log S record
     } finally {
       engine.close();
     }
+
+    // Removing messages after a refusal for quota brings quinn back under it: UnderQuota,
+    // once (a second removal is not a new event).
+    const kinds: string[] = [];
+    const admin = MessageStore.open(store.config.store, { onChange: (_u, c) => kinds.push(c.kind) });
+    try {
+      const m = admin.openUser('quinn@example.test');
+      const uids = m.messages('INBOX').map((x) => x.uid);
+      await m.remove('INBOX', uids.slice(0, 3));
+      await m.remove('INBOX', uids.slice(3, 4));
+      m.close();
+    } finally {
+      admin.close();
+    }
+    assert.equal(kinds.filter((k) => k === 'under-quota').length, 1, kinds.join(' '));
+    const published: Array<{ type: string; user: string }> = [];
+    publishChange({ publish: (e) => published.push(e) }, 'quinn@example.test', { kind: 'under-quota' });
+    assert.deepEqual(published, [{ type: 'UnderQuota', user: 'quinn@example.test' }]);
 
     const log = readFileSync(join(store.config.paths.log, 'mail.log'), 'utf8').trim().split('\n').map(parseMailLogLine);
     const quinn = log.filter((r) => r?.to === 'quinn@example.test');

@@ -85,6 +85,9 @@ export function publishChange(sink: EventSink, user: string, change: StoreChange
     case 'copied':
       sink.publish({ type: 'NewMsg', user, mailbox: change.mailbox, uids: change.uids });
       return;
+    case 'under-quota':
+      sink.publish({ type: 'UnderQuota', user });
+      return;
     case 'delivered':
       return;
   }

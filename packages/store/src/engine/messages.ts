@@ -147,18 +147,23 @@ export function setFlags(
  * rows, which reconstruct drops (repair) — the reverse order would leave rows pointing at
  * nothing, visible to clients.
  */
-export async function expunge(ms: MailStore, rawName: string, uids?: number[], opts: { anyFlags?: boolean } = {}): Promise<number[]> {
+export async function expunge(
+  ms: MailStore,
+  rawName: string,
+  uids?: number[],
+  opts: { anyFlags?: boolean; /** Called when this removal ended an over-quota period. */ onUnderQuota?: () => void } = {},
+): Promise<number[]> {
   const db = ms.db;
   const wanted = uids ? new Set(uids) : null;
   // anyFlags: the administrator's removal (expiry), whatever the flags say.
   const which = opts.anyFlags ? '1' : HAS_DELETED;
-  const { mb, gone } = await immediate(db, () => {
+  const result = await immediate(db, () => {
     const mb = requireMailbox(db, rawName);
     const candidates = stmt(db, `SELECT uid, file, size FROM messages WHERE mailbox_id = ? AND ${which} ORDER BY uid`).all(mb.id) as Array<
       Pick<MessageRow, 'uid' | 'file' | 'size'>
     >;
     const gone = wanted ? candidates.filter((c) => wanted.has(c.uid)) : candidates;
-    if (gone.length === 0) return { mb, gone };
+    if (gone.length === 0) return { mb, gone, under: false };
     const modseq = mb.highestmodseq + 1;
     const del = stmt(db, 'DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
     const tomb = stmt(db, 'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
@@ -169,9 +174,11 @@ export async function expunge(ms: MailStore, rawName: string, uids?: number[], o
       bytes += m.size;
     }
     stmt(db, 'UPDATE mailboxes SET highestmodseq = ? WHERE id = ?').run(modseq, mb.id);
-    removeUsage(db, bytes, gone.length);
-    return { mb, gone };
+    const under = removeUsage(db, bytes, gone.length);
+    return { mb, gone, under };
   });
+  const { mb, gone } = result;
+  if (result.under) opts.onUnderQuota?.();
   await unlinkMessageFiles(mailboxDirPath(ms, mb.dir), gone.map((m) => m.file));
   return gone.map((m) => m.uid);
 }

@@ -76,13 +76,21 @@ export function addUsage(db: Db, bytes: number, messages: number): void {
   stmt(db, 'UPDATE quota SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = 1').run(bytes, messages);
 }
 
-/** Freeing space ends an over-quota period: the next refusal starts a new grace period. */
-export function removeUsage(db: Db, bytes: number, messages: number): void {
-  if (bytes === 0 && messages === 0) return;
+/**
+ * Freeing space ends an over-quota period: the next refusal starts a new grace period. True
+ * when mail had been refused for quota and the user is now under every limit (UnderQuota).
+ */
+export function removeUsage(db: Db, bytes: number, messages: number): boolean {
+  if (bytes === 0 && messages === 0) return false;
+  const wasOver = readQuota(db).over_since !== null;
   stmt(
     db,
     'UPDATE quota SET used_bytes = max(0, used_bytes - ?), used_messages = max(0, used_messages - ?), over_since = NULL WHERE id = 1',
   ).run(bytes, messages);
+  if (!wasOver) return false;
+  const q = readQuota(db);
+  const under = (used: number, limit: number): boolean => limit <= 0 || used < limit;
+  return under(q.used_bytes, q.limit_bytes) && under(q.used_messages, q.limit_messages);
 }
 
 /** Whether usage has reached warnPercent of a limit and no warning went out this period. */

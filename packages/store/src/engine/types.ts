@@ -91,7 +91,9 @@ export type StoreChange =
   | { kind: 'flags'; mailbox: string; updated: MessageInfo[]; before: Map<number, string[]> }
   | { kind: 'expunged'; mailbox: string; uids: number[] }
   | { kind: 'delivered' }
-  | { kind: 'copied'; mailbox: string; uids: number[] };
+  | { kind: 'copied'; mailbox: string; uids: number[] }
+  /** Mail had been refused for quota, and removals brought the user back under it. */
+  | { kind: 'under-quota' };
 
 export interface CopyResult {
   ok: boolean;

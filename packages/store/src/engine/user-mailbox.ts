@@ -138,7 +138,7 @@ export class UserMailbox {
   /** Removes messages flagged \Deleted (only those in uids, when given); returns their UIDs. */
   async expunge(name: string, uids?: number[]): Promise<number[]> {
     const udb = this.handle();
-    const gone = await expunge(udb, name, uids);
+    const gone = await expunge(udb, name, uids, { onUnderQuota: () => this.onChange(udb.user, { kind: 'under-quota' }) });
     if (gone.length > 0) this.onChange(udb.user, { kind: 'expunged', mailbox: name, uids: gone });
     return gone;
   }
@@ -147,7 +147,7 @@ export class UserMailbox {
   async remove(name: string, uids: number[]): Promise<number[]> {
     if (uids.length === 0) return [];
     const udb = this.handle();
-    const gone = await expunge(udb, name, uids, { anyFlags: true });
+    const gone = await expunge(udb, name, uids, { anyFlags: true, onUnderQuota: () => this.onChange(udb.user, { kind: 'under-quota' }) });
     if (gone.length > 0) this.onChange(udb.user, { kind: 'expunged', mailbox: name, uids: gone });
     return gone;
   }
