@@ -52,11 +52,17 @@ test('mailbox create, list, rename, delete', async () => {
   assert.match(nobody.stderr, /no mailboxes for nobody@example\.test/);
 });
 
-test('quota show and check, and store stat', async () => {
+test('quota show, report and check, and store stat', async () => {
   const q = JSON.parse((await cli('--json', 'store', 'quota', 'show', 'alice')).stdout) as { usedMessages: number; limitBytes: number; limitMessages: number };
   assert.equal(q.usedMessages, 12);
   assert.equal(q.limitBytes, 1000000);
   assert.equal(q.limitMessages, 1000);
+  // alice: 12 of 1000 messages (1.2%); bob has no limits and is never listed.
+  const near = JSON.parse((await cli('--json', 'store', 'quota', 'report', '--over', '1')).stdout) as Array<{ user: string; percent: number }>;
+  assert.deepEqual(near.map((r) => r.user), ['alice@example.test']);
+  assert.ok(near[0]!.percent >= 1.2 && near[0]!.percent < 2, String(near[0]!.percent));
+  assert.deepEqual(JSON.parse((await cli('--json', 'store', 'quota', 'report')).stdout), [], 'nobody at 90%');
+  assert.equal((await cli('store', 'quota', 'report', '--over', 'lots')).code, 2);
   const check = await cli('store', 'quota', 'check');
   assert.equal(check.code, 0, check.stdout);
   assert.match(check.stdout, /2 users checked, 0 with problems/);

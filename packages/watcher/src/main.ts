@@ -79,7 +79,7 @@ logger.info({ port: http.port, services: services.map((s) => s.spec.name) }, 'wa
 for (const s of services) {
   if (stopping) break;
   s.start();
-  if (!(await s.ready(w.probeRestartMs))) logger.warn({ service: s.spec.name }, 'watcher: not answering yet; starting the next service anyway');
+  if (!(await s.ready(w.startTimeoutMs))) logger.warn({ service: s.spec.name }, 'watcher: not answering yet; starting the next service anyway');
 }
 
 // Disks, the relay queue and the chart samples, every checkIntervalMs.

@@ -171,7 +171,7 @@ export class Supervised {
         this.child = null;
         if (child?.pid) kill(child.pid, 'SIGKILL');
         this.failed('stopped answering probes');
-      } else if (this.state === 'starting' && silentMs >= w.probeRestartMs) {
+      } else if (this.state === 'starting' && silentMs >= Math.max(w.startTimeoutMs, w.probeRestartMs)) {
         this.state = 'running'; // it never came up: the next failed probe restarts it
       }
     } finally {

@@ -1,4 +1,4 @@
-// tiermail store mailbox list|create|rename|delete, quota show|check, reconstruct, gc, expire, stat.
+// tiermail store mailbox list|create|rename|delete, quota show|report|check, reconstruct, gc, expire, stat.
 // These run on a store host and open the local partitions directly (the engine is safe to use
 // beside the running store processes).
 import type { Command } from 'commander';
@@ -101,6 +101,37 @@ export function registerStore(program: Command, ctx: () => CliContext): void {
           `used: ${mb(q.usedBytes)}, ${q.usedMessages} messages`,
           `limit: ${mb(q.limitBytes)}, ${q.limitMessages < 0 ? 'unlimited' : q.limitMessages} messages`,
           q.overQuotaSince ? `over quota since ${new Date(q.overQuotaSince).toISOString()}` : 'not over quota',
+        ].join('\n'),
+      );
+    });
+
+  quota
+    .command('report')
+    .option('--over <percent>', 'list users at or above this share of a limit (bytes or messages)', '90')
+    .description("users of this store near or over their quota, fullest first (limits as the relay last gave them)")
+    .action(async (opts: { over: string }) => {
+      const c = ctx();
+      const threshold = Number(opts.over);
+      if (!Number.isFinite(threshold) || threshold < 0) throw new UsageError(`--over ${opts.over}: expected a percentage`);
+      const rows = await withStore(c, async (s) => {
+        const out: Array<{ user: string; percent: number; usedBytes: number; limitBytes: number; usedMessages: number; limitMessages: number; overQuotaSince: number | null }> = [];
+        for (const u of s.users()) {
+          const m = s.openUser(u);
+          try {
+            const q = m.quota();
+            const pct = (used: number, limit: number): number => (limit > 0 ? (used * 100) / limit : 0);
+            const percent = Math.max(pct(q.usedBytes, q.limitBytes), pct(q.usedMessages, q.limitMessages));
+            if (percent >= threshold) out.push({ user: u, percent: Math.round(percent * 10) / 10, ...q });
+          } finally {
+            m.close();
+          }
+        }
+        return out.sort((a, b) => b.percent - a.percent);
+      });
+      c.print(rows, () =>
+        [
+          ...rows.map((r) => `${r.user.padEnd(32)} ${String(r.percent).padStart(6)}%  ${mb(r.usedBytes)} of ${mb(r.limitBytes)}, ${r.usedMessages} of ${r.limitMessages < 0 ? 'unlimited' : r.limitMessages} messages${r.overQuotaSince ? '  OVER (mail refused)' : ''}`),
+          `${rows.length} user(s) at or above ${threshold}%`,
         ].join('\n'),
       );
     });

@@ -25,6 +25,7 @@ export const watcherSchema = z
     listen: listenSchema.default({ host: '127.0.0.1', port: 2080 }).describe('status page and control API (loopback only unless you put a proxy with auth in front)'),
     probeIntervalMs: duration.default(5000).describe('how often each service is probed by its protocol, in ms'),
     probeWarnMs: duration.default(25000).describe('a probe unanswered this long raises a warning, in ms'),
+    startTimeoutMs: duration.default(60000).describe('a service that has not answered its first probe this long after it was started is restarted, in ms (a loaded host starts slowly)'),
     probeRestartMs: duration.default(30000).describe('a service that has not answered a probe for this long is restarted, in ms'),
     restartBackoffMs: z
       .array(duration)
