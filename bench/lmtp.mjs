@@ -6,7 +6,7 @@
 // (20 sessions, one recipient per transaction, 2 KB messages, 100 users) for a warm-up and then
 // the measured window, the server stopped, and the mailboxes counted on disk: a run counts only
 // if every 250 reply has its message in a mailbox.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -17,7 +17,6 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -30,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { cleanup, descendants, guard, start, stop, trackDir } from './lib/procs.mjs';
 import { runLoad } from './lib/lmtp-load.mjs';
+import { CLK_TCK, machineCpu, treeCpuMs } from './lib/cpu.mjs';
 import { freePort, waitGreeting } from './lib/net.mjs';
 import { dovecotVersion, ensureDovecot, startDovecot } from './lib/dovecot.mjs';
 import { fileSystemOf, fmt, machine, writeSection } from './lib/report.mjs';
@@ -112,48 +112,8 @@ guard();
 const log = (msg) => process.stdout.write(`${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------------------------------------
-// CPU time of a server: its live processes, plus the children it has already reaped.
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function statFields(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/** Busy and total CPU time of the whole machine (all cores), from /proc/stat, in ticks. */
-function machineCpu() {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - f[3] - f[4], total };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
-}
-
-function treeCpuMs(pid) {
-  let ticks = 0;
-  const top = statFields(pid);
-  // Fields after the command: state is [0], utime [11], stime [12], cutime [13], cstime [14].
-  if (top) ticks += Number(top[13]) + Number(top[14]);
-  for (const p of [pid, ...descendants(pid)]) {
-    const f = statFields(p);
-    if (f) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return (ticks * 1000) / CLK_TCK;
-}
+// CPU time of a server (its live processes, plus the children it has already reaped) and of
+// the machine: bench/lib/cpu.mjs.
 
 // ---------------------------------------------------------------------------------------------
 // tiermail

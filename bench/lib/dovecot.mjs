@@ -1,5 +1,6 @@
-// A private Dovecot for the benchmarks (Debian dovecot-core and dovecot-lmtpd, installed when
-// missing): LMTP on a loopback port, everything under one directory, maildir or sdbox.
+// A private Dovecot for the benchmarks (Debian dovecot-core and dovecot-lmtpd, and
+// dovecot-imapd when IMAP is wanted, installed when missing): LMTP (and IMAP) on loopback ports,
+// everything under one directory, maildir or sdbox.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -19,13 +20,15 @@ function dovecotBinary() {
   return '';
 }
 
-function dovecotPresent() {
-  return dovecotBinary() !== '' && existsSync('/usr/lib/dovecot/lmtp');
+function dovecotPresent(imap) {
+  return dovecotBinary() !== '' && existsSync('/usr/lib/dovecot/lmtp') && (!imap || existsSync('/usr/lib/dovecot/imap'));
 }
 
-/** Installs dovecot-core and dovecot-lmtpd from Debian when missing (as root). */
-export function ensureDovecot() {
-  aptEnsure({ packages: ['dovecot-core', 'dovecot-lmtpd'], present: dovecotPresent, service: 'dovecot', units: ['dovecot.service', 'dovecot.socket'] });
+/** Installs dovecot-core and dovecot-lmtpd (and dovecot-imapd with imap) from Debian when
+ * missing (as root). */
+export function ensureDovecot({ imap = false } = {}) {
+  const packages = ['dovecot-core', 'dovecot-lmtpd', ...(imap ? ['dovecot-imapd'] : [])];
+  aptEnsure({ packages, present: () => dovecotPresent(imap), service: 'dovecot', units: ['dovecot.service', 'dovecot.socket'] });
 }
 
 export function dovecotVersion() {
@@ -37,12 +40,13 @@ export function dovecotVersion() {
 }
 
 /**
- * A Dovecot of our own: LMTP only, on a loopback port, everything (base_dir, state, logs, mail)
+ * A Dovecot of our own: LMTP, on a loopback port, everything (base_dir, state, logs, mail)
  * under dir. Any user@example.test is accepted (static passdb and userdb). Mail belongs to an
  * unprivileged user (nobody when run as root, else ourselves), as with a virtual-mail uid.
  * Everything else, fsync behaviour (mail_fsync = optimized) included, is Dovecot's default.
+ * With imapPort, IMAP too (plaintext LOGIN allowed, any password: the passdb is static).
  */
-export function dovecotConfig(dir, port, format) {
+export function dovecotConfig(dir, port, format, imapPort = 0) {
   const root = process.getuid?.() === 0;
   const me = userInfo();
   const mailUser = root ? 'nobody' : me.username;
@@ -53,9 +57,10 @@ export function dovecotConfig(dir, port, format) {
     `instance_name = tiermail-bench-${process.pid}`,
     `base_dir = ${dir}/run`,
     `state_dir = ${dir}/state`,
-    `protocols = lmtp`,
+    imapPort ? `protocols = lmtp imap` : `protocols = lmtp`,
     `listen = 127.0.0.1`,
     `ssl = no`,
+    ...(imapPort ? [`disable_plaintext_auth = no`] : []),
     `log_path = ${dir}/dovecot.log`,
     `mail_location = ${location}`,
     ...(root ? [] : [`default_internal_user = ${me.username}`, `default_login_user = ${me.username}`]),
@@ -73,17 +78,20 @@ export function dovecotConfig(dir, port, format) {
     `    port = ${port}`,
     `  }`,
     `}`,
+    ...(imapPort ? [`service imap-login {`, `  inet_listener imap {`, `    address = 127.0.0.1`, `    port = ${imapPort}`, `  }`, `  inet_listener imaps {`, `    port = 0`, `  }`, `}`] : []),
     ``,
   ];
   return { text: lines.join('\n'), mailUser, mailGroup };
 }
 
-export async function startDovecot(dir, format) {
+/** opts.imap: serve IMAP too (on the returned imapPort). */
+export async function startDovecot(dir, format, { imap = false } = {}) {
   const port = await freePort();
+  const imapPort = imap ? await freePort() : 0;
   for (const d of ['run', 'state', 'mail']) mkdirSync(join(dir, d), { recursive: true });
   // Dovecot's unprivileged processes must reach base_dir and the mail directory.
   chmodSync(dir, 0o755);
-  const conf = dovecotConfig(dir, port, format);
+  const conf = dovecotConfig(dir, port, format, imapPort);
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', conf.mailUser], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('getent', ['group', conf.mailGroup], { encoding: 'utf8' }).split(':')[2]);
@@ -95,6 +103,7 @@ export async function startDovecot(dir, format) {
   await waitGreeting(port, child, 'dovecot');
   return {
     port,
+    imapPort,
     child,
     stop: () => stop(child, 10000),
     /** Messages on disk, per Dovecot's format: maildir files in new/ and cur/, sdbox m.* files. */

@@ -4,7 +4,8 @@
 // an LMTP server (Dovecot) with virtual_transport. Everything else is Postfix's default.
 import { execFileSync } from 'node:child_process';
 import { aptEnsure } from './apt.mjs';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { trackPid, untrackPid, waitGone } from './procs.mjs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function postfixPresent() {
@@ -98,13 +99,28 @@ export function startPostfix(dir, { smtpPort, lmtpPort, domain }) {
   } catch (err) {
     throw new Error(`postfix start failed: ${err.stderr || err.message}`);
   }
+  const masterPid = () => {
+    try {
+      return Number(readFileSync(join(queue, 'pid', 'master.pid'), 'utf8').trim()) || 0;
+    } catch {
+      return 0;
+    }
+  };
+  // The master detaches: tracked by pid, so that an interrupted benchmark still kills it.
+  const pid = masterPid();
+  trackPid(pid);
   return {
-    stop: () => {
+    /** The master daemon's pid. */
+    masterPid: () => pid,
+    /** postfix stop, then waits for the master (and its services) to be gone. */
+    stop: async () => {
       try {
         run(['stop']);
       } catch {
         /* already down */
       }
+      if (pid > 0) await waitGone(pid, 10000);
+      untrackPid(pid);
     },
   };
 }

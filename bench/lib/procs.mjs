@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const children = new Set();
+/** Daemons that detach themselves (Postfix's master): tracked by pid. */
+const pids = new Set();
 const dirs = new Set();
 const cleanups = [];
 let exiting = false;
@@ -127,6 +129,33 @@ export async function stop(child, graceMs = 10000) {
   while (tree.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
+/** Tracks a process we did not spawn ourselves (a daemon that detached), with its descendants. */
+export function trackPid(pid) {
+  if (pid > 0) pids.add(pid);
+}
+
+export function untrackPid(pid) {
+  pids.delete(pid);
+}
+
+/** Waits until pid is gone (at most graceMs), then SIGKILLs it and its descendants. */
+export async function waitGone(pid, graceMs = 10000) {
+  const tree = [pid, ...descendants(pid)];
+  const until = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  for (const p of [...tree, ...descendants(pid)]) {
+    if (alive(p)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  const hard = Date.now() + 3000;
+  while (tree.some(alive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+}
+
 export function trackDir(dir) {
   dirs.add(dir);
   return dir;
@@ -142,10 +171,12 @@ export function onCleanup(fn) {
 }
 
 function cleanupSync() {
-  const pids = [];
-  for (const c of children) pids.push(...killTreeSync(c.pid));
+  const killed = [];
+  for (const c of children) killed.push(...killTreeSync(c.pid));
   children.clear();
-  waitGoneSync(pids);
+  for (const p of pids) if (alive(p)) killed.push(...killTreeSync(p));
+  pids.clear();
+  waitGoneSync(killed);
   for (const d of dirs) removeDir(d);
   dirs.clear();
 }

@@ -73,8 +73,8 @@ class Session {
 
 /**
  * Runs the load. opts: { port, sessions, users (addresses), size, durationMs, rate (messages
- * per second in total, 0 = as fast as possible), runId }. Returns { accepted: [{ id, queueId,
- * t }], refused, errors, elapsedMs }.
+ * per second in total, 0 = as fast as possible), runId }. Returns { accepted: [{ id, to,
+ * queueId, t }], refused, errors, elapsedMs }.
  */
 export async function smtpLoad(opts) {
   const accepted = [];
@@ -116,7 +116,7 @@ export async function smtpLoad(opts) {
         const t = Date.now();
         if (r.startsWith('250')) {
           const q = /queued as ([0-9A-Za-z]+)/.exec(r);
-          accepted.push({ id, queueId: q ? q[1] : '', t });
+          accepted.push({ id, to, queueId: q ? q[1] : '', t });
         } else if (r === '<closed>') {
           throw new Error('connection closed');
         } else refused++;
